@@ -1,0 +1,59 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Strict settings for every target: the house style of ARCHITECTURE.md.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Proviso",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "proviso", targets: ["proviso"]),
+        .library(name: "ProvisoCore", targets: ["ProvisoCore"]),
+        .library(name: "ProvisoStore", targets: ["ProvisoStore"]),
+        .library(name: "ProvisoSQLite", targets: ["ProvisoSQLite"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        .target(
+            name: "ProvisoCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(name: "ProvisoStore", dependencies: ["ProvisoCore"], swiftSettings: strict),
+        .target(
+            name: "ProvisoSQLite",
+            dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "proviso",
+            dependencies: [
+                "ProvisoCore", "ProvisoStore", "ProvisoSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ProvisoCoreTests",
+            dependencies: ["ProvisoCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ProvisoStoreTests",
+            dependencies: ["ProvisoCore", "ProvisoStore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ProvisoSQLiteTests",
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoSQLite", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ProvisoCLITests",
+            dependencies: ["ProvisoCore"],
+            swiftSettings: strict),
+    ]
+)

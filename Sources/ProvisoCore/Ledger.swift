@@ -1,0 +1,181 @@
+internal import Crypto
+
+/// What happened, as recorded in the append-only ledger.
+public enum EventKind: String, Sendable, CaseIterable {
+    case memberRegistered = "member-registered"
+    case memberChanged = "member-changed"
+    case settingChanged = "setting-changed"
+    case policyActivated = "policy-activated"
+}
+
+/// An event before the store has given it a place (sequence, time, hashes).
+public struct EventDraft: Sendable, Equatable {
+    public var kind: EventKind
+    public var memberID: String?
+    public var setting: SettingID?
+    public var value: Bool?
+    /// When the choice takes effect; differs from the recorded time for backfilled events.
+    public var effectiveAt: Micros?
+    public var channel: Channel?
+    /// Who caused the event (`member:<id>`, `cli`, `token:<name>` …).
+    public var actor: String
+    public var policyVersion: String?
+    /// Canonical JSON for member and policy events.
+    public var payload: String?
+
+    public init(kind: EventKind, memberID: String? = nil, setting: SettingID? = nil, value: Bool? = nil,
+                effectiveAt: Micros? = nil, channel: Channel? = nil, actor: String, policyVersion: String? = nil,
+                payload: String? = nil) {
+        self.kind = kind
+        self.memberID = memberID
+        self.setting = setting
+        self.value = value
+        self.effectiveAt = effectiveAt
+        self.channel = channel
+        self.actor = actor
+        self.policyVersion = policyVersion
+        self.payload = payload
+    }
+
+    /// A member's choice for one setting.
+    public static func choice(member: String, setting: SettingID, on: Bool, at: Micros, channel: Channel,
+                              actor: String, policyVersion: String) -> EventDraft {
+        EventDraft(kind: .settingChanged, memberID: member, setting: setting, value: on, effectiveAt: at,
+                   channel: channel, actor: actor, policyVersion: policyVersion)
+    }
+}
+
+/// A recorded ledger event. Its hash covers every field and the previous event's hash, so
+/// altering, removing or reordering any row breaks the chain from that row on.
+public struct LedgerEvent: Sendable, Equatable {
+    public var seq: Int64
+    public var recordedAt: Micros
+    public var draft: EventDraft
+    public var prevHash: [UInt8]
+    public var hash: [UInt8]
+
+    public init(seq: Int64, recordedAt: Micros, draft: EventDraft, prevHash: [UInt8], hash: [UInt8]) {
+        self.seq = seq
+        self.recordedAt = recordedAt
+        self.draft = draft
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+
+    /// Seals a draft at a position of the chain, computing its hash.
+    public init(sealing draft: EventDraft, seq: Int64, recordedAt: Micros, prevHash: [UInt8]) {
+        self.init(seq: seq, recordedAt: recordedAt, draft: draft, prevHash: prevHash,
+                  hash: LedgerHash.compute(seq: seq, recordedAt: recordedAt, draft: draft, prevHash: prevHash))
+    }
+
+    public var kind: EventKind { draft.kind }
+    public var memberID: String? { draft.memberID }
+    public var hashHex: String { LedgerHash.hex(hash) }
+}
+
+/// The hash chain's rules, kept in one place so every store and verifier agrees.
+public enum LedgerHash {
+    /// The previous hash of the first event.
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// SHA-256 over length-prefixed fields (absent fields are marked, so "" ≠ absent).
+    public static func compute(seq: Int64, recordedAt: Micros, draft: EventDraft, prevHash: [UInt8]) -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(256 + (draft.payload?.utf8.count ?? 0))
+        func field(_ s: String?) {
+            guard let s else { buffer.append(UInt8(ascii: "~")); buffer.append(UInt8(ascii: ";")); return }
+            buffer.append(contentsOf: String(s.utf8.count).utf8)
+            buffer.append(UInt8(ascii: ":"))
+            buffer.append(contentsOf: s.utf8)
+            buffer.append(UInt8(ascii: ";"))
+        }
+        field("proviso-ledger/1")
+        field(String(seq))
+        field(String(recordedAt))
+        field(draft.kind.rawValue)
+        field(draft.memberID)
+        field(draft.setting?.code)
+        field(draft.value.map { $0 ? "on" : "off" })
+        field(draft.effectiveAt.map { String($0) })
+        field(draft.channel?.code)
+        field(draft.actor)
+        field(draft.policyVersion)
+        field(draft.payload)
+        field(hex(prevHash))
+        return Array(SHA256.hash(data: buffer))
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func bytes(hex: String) -> [UInt8]? {
+        let u = Array(hex.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(u.count / 2)
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70: c - 55
+            default: nil
+            }
+        }
+        var i = 0
+        while i < u.count {
+            guard let h = nibble(u[i]), let l = nibble(u[i + 1]) else { return nil }
+            out.append(h << 4 | l)
+            i += 2
+        }
+        return out
+    }
+}
+
+/// Where the chain first breaks, and how.
+public struct ChainBreak: Sendable, Equatable, CustomStringConvertible {
+    public var seq: Int64
+    public var reason: String
+    public var description: String { "ledger broken at sequence \(seq): \(reason)" }
+}
+
+/// Recomputes the chain event by event, in sequence order, so it can stream any ledger size.
+public struct ChainVerifier: Sendable {
+    public private(set) var checked: Int64 = 0
+    public private(set) var failure: ChainBreak?
+    public private(set) var head: [UInt8] = LedgerHash.genesis
+    var expected: Int64 = 1
+
+    public init() {}
+
+    /// Checks the next event; returns false once the chain is broken (later events are ignored).
+    @discardableResult
+    public mutating func feed(_ e: LedgerEvent) -> Bool {
+        guard failure == nil else { return false }
+        if e.seq != expected {
+            failure = e.seq > expected
+                ? ChainBreak(seq: expected, reason: "event \(expected) is missing (next present is \(e.seq))")
+                : ChainBreak(seq: e.seq, reason: "event \(e.seq) is out of order (expected \(expected))")
+            return false
+        }
+        if e.prevHash != head {
+            failure = ChainBreak(seq: e.seq, reason: "does not link to the previous event (prev_hash mismatch)")
+            return false
+        }
+        if LedgerHash.compute(seq: e.seq, recordedAt: e.recordedAt, draft: e.draft, prevHash: e.prevHash) != e.hash {
+            failure = ChainBreak(seq: e.seq, reason: "content does not match its hash (the row was altered)")
+            return false
+        }
+        head = e.hash
+        expected += 1
+        checked += 1
+        return true
+    }
+}

@@ -1,0 +1,259 @@
+public import ProvisoCore
+public import ProvisoStore
+import GRDB
+import Foundation
+
+/// The embedded default store: SQLite through GRDB, in WAL mode with `synchronous=FULL`, so
+/// an acknowledged append survives a crash of the process or the machine.
+public final class SQLiteStore: ConsentStore {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// Numbered, append-only migrations: never edit one that has shipped, add the next.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("001-ledger-and-members") { db in
+            try db.execute(sql: """
+                CREATE TABLE ledger (
+                    seq            INTEGER PRIMARY KEY,
+                    kind           TEXT    NOT NULL,
+                    member_id      TEXT,
+                    setting        TEXT,
+                    value          INTEGER,
+                    effective_at   INTEGER,
+                    recorded_at    INTEGER NOT NULL,
+                    channel        TEXT,
+                    actor          TEXT    NOT NULL,
+                    policy_version TEXT,
+                    payload        TEXT,
+                    prev_hash      BLOB    NOT NULL,
+                    hash           BLOB    NOT NULL
+                );
+                CREATE INDEX ledger_by_member ON ledger(member_id, seq) WHERE member_id IS NOT NULL;
+                CREATE INDEX ledger_settings ON ledger(seq) WHERE kind = 'setting-changed';
+                CREATE INDEX ledger_policies ON ledger(seq) WHERE kind = 'policy-activated';
+                CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+                    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+                CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+                    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+                CREATE TABLE members (
+                    id              TEXT    PRIMARY KEY,
+                    country         TEXT    NOT NULL,
+                    birth_date      TEXT    NOT NULL,
+                    suspected_minor INTEGER NOT NULL DEFAULT 0,
+                    closed_at       INTEGER,
+                    handle          TEXT,
+                    name            TEXT,
+                    headline        TEXT,
+                    updated_seq     INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE UNIQUE INDEX members_by_handle ON members(handle) WHERE handle IS NOT NULL;
+                """)
+        }
+        return m
+    }
+
+    static func map(_ error: any Error) -> StoreError {
+        if let e = error as? StoreError { return e }
+        if let e = error as? DatabaseError {
+            if e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB { return .corrupt(e.message ?? "\(e)") }
+            return .unavailable(e.message ?? "\(e)")
+        }
+        return .unavailable("\(error)")
+    }
+
+    public func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult {
+        do {
+            return try await pool.write { db in try Self.append(batch, in: db) }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    static func append(_ batch: WriteBatch, in db: Database) throws -> AppendResult {
+        var result = AppendResult()
+        var seq: Int64 = 0
+        var prev = LedgerHash.genesis
+        if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1") {
+            seq = row[0]
+            prev = Array(row[1] as Data)
+        }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO ledger (seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor,
+                                policy_version, payload, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        func write(_ d: EventDraft) throws {
+            seq += 1
+            let e = LedgerEvent(sealing: d, seq: seq, recordedAt: batch.recordedAt, prevHash: prev)
+            try insert.execute(arguments: [
+                e.seq, d.kind.rawValue, d.memberID, d.setting?.code, d.value.map { $0 ? 1 : 0 }, d.effectiveAt,
+                e.recordedAt, d.channel?.code, d.actor, d.policyVersion, d.payload, Data(e.prevHash), Data(e.hash),
+            ])
+            prev = e.hash
+            result.written += 1
+            if batch.returnEvents { result.events.append(e) }
+        }
+        if let p = batch.policy {
+            let last = try String.fetchOne(db, sql: "SELECT payload FROM ledger WHERE kind = 'policy-activated' ORDER BY seq DESC LIMIT 1")
+            if last != policyActivationPayload(p) { try write(policyActivationDraft(p, actor: batch.actor)) }
+        }
+        if !batch.members.isEmpty {
+            let select = try db.cachedStatement(sql: """
+                SELECT id, country, birth_date, suspected_minor, closed_at, handle, name, headline FROM members WHERE id = ?
+                """)
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO members (id, country, birth_date, suspected_minor, closed_at, handle, name, headline, updated_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET country = excluded.country, birth_date = excluded.birth_date,
+                    suspected_minor = excluded.suspected_minor, closed_at = excluded.closed_at, handle = excluded.handle,
+                    name = excluded.name, headline = excluded.headline, updated_seq = excluded.updated_seq
+                """)
+            for m in batch.members {
+                let old = try Row.fetchOne(select, arguments: [m.id]).map(member(from:))
+                if old == m { result.unchanged += 1; continue }
+                try write(EventDraft(kind: old == nil ? .memberRegistered : .memberChanged, memberID: m.id, actor: batch.actor,
+                                     policyVersion: batch.policy?.version, payload: m.payload))
+                if old == nil { result.registered += 1 } else { result.changed += 1 }
+                try upsert.execute(arguments: [
+                    m.id, m.country, Time.formatDate(dayNumber: m.birthDay), m.suspectedMinor ? 1 : 0, m.closedAt,
+                    m.handle, m.name, m.headline, seq,
+                ])
+            }
+        }
+        if !batch.events.isEmpty {
+            let exists = try db.cachedStatement(sql: "SELECT 1 FROM members WHERE id = ?")
+            var known: Set<String> = []
+            for d in batch.events {
+                if let id = d.memberID, !known.contains(id) {
+                    guard try Int.fetchOne(exists, arguments: [id]) != nil else { throw StoreError.unknownMember(id) }
+                    known.insert(id)
+                }
+                try write(d)
+            }
+        }
+        result.lastSeq = seq
+        return result
+    }
+
+    static func member(from row: Row) -> Member {
+        Member(id: row[0], country: row[1], birthDay: Time.parseDate(row[2] as String) ?? 0,
+               suspectedMinor: (row[3] as Int) != 0, closedAt: row[4], handle: row[5], name: row[6], headline: row[7])
+    }
+
+    static func event(from row: Row) throws -> LedgerEvent {
+        guard let kind = EventKind(rawValue: row[1]) else { throw StoreError.corrupt("unknown event kind \(String(describing: row[1] as String?))") }
+        let setting: String? = row[3]
+        let channel: String? = row[7]
+        let value: Int? = row[4]
+        let draft = EventDraft(kind: kind, memberID: row[2], setting: setting.flatMap(SettingID.init(code:)),
+                               value: value.map { $0 != 0 }, effectiveAt: row[5], channel: channel.flatMap(Channel.init(code:)),
+                               actor: row[8], policyVersion: row[9], payload: row[10])
+        return LedgerEvent(seq: row[0], recordedAt: row[6], draft: draft, prevHash: Array(row[11] as Data), hash: Array(row[12] as Data))
+    }
+
+    static let eventColumns = """
+        seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash
+        """
+
+    public func events(after: Int64, limit: Int) async throws(StoreError) -> [LedgerEvent] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?",
+                                 arguments: [after, limit]).map(Self.event(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func events(member: String) async throws(StoreError) -> [LedgerEvent] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM ledger WHERE member_id = ? ORDER BY seq",
+                                 arguments: [member]).map(Self.event(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func head() async throws(StoreError) -> LedgerEvent? {
+        do {
+            return try await pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT \(Self.eventColumns) FROM ledger ORDER BY seq DESC LIMIT 1").map(Self.event(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func member(_ id: String) async throws(StoreError) -> Member? {
+        do {
+            return try await pool.read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT id, country, birth_date, suspected_minor, closed_at, handle, name, headline FROM members WHERE id = ?
+                    """, arguments: [id]).map(Self.member(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func memberCount() async throws(StoreError) -> Int {
+        do {
+            return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM members") ?? 0 }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// Streams members and setting events with cursors into the projection: one pass each,
+    /// no intermediate arrays, so loading scales with the store.
+    public func loadState() async throws(StoreError) -> ConsentState {
+        do {
+            return try await pool.read { db in
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM members") ?? 0
+                var state = ConsentState(capacity: count)
+                let members = try Row.fetchCursor(db, sql: "SELECT id, country, birth_date, suspected_minor, closed_at FROM members")
+                while let row = try members.next() {
+                    guard let birth = Time.parseDate(row[2] as String) else {
+                        throw StoreError.corrupt("member \(row[0] as String) has an unreadable birth_date")
+                    }
+                    state.upsert(Member(id: row[0], country: row[1], birthDay: birth, suspectedMinor: (row[3] as Int) != 0, closedAt: row[4]))
+                }
+                let choices = try Row.fetchCursor(db, sql: """
+                    SELECT seq, member_id, setting, value, effective_at, channel FROM ledger
+                    WHERE kind = 'setting-changed' ORDER BY seq
+                    """)
+                while let row = try choices.next() {
+                    let i = state.memberIndex(row[1])
+                    guard i >= 0, let setting = SettingID(code: row[2]), let channel = Channel(code: row[5]) else {
+                        throw StoreError.corrupt("setting event \(row[0] as Int64) cannot be read")
+                    }
+                    state.apply(Choice(effectiveAt: row[4], seq: row[0], setting: setting, on: (row[3] as Int) != 0, channel: channel), member: i)
+                }
+                state.ledgerSeq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM ledger") ?? 0
+                return state
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+public import ProvisoCore
+import Synchronization
+
+/// The in-memory twin of the real stores: same contract, no durability. Used by tests and
+/// by anything that wants a throwaway ledger.
+public final class MemoryStore: ConsentStore {
+    struct Contents {
+        var ledger: [LedgerEvent] = []
+        var members: [String: Member] = [:]
+        var activeDigest: String?
+    }
+
+    let contents = Mutex(Contents())
+
+    public init() {}
+
+    public func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult {
+        try contents.withLock { c throws(StoreError) in
+            var result = AppendResult()
+            // Validate everything before touching the ledger: a rejected batch changes nothing.
+            var drafts: [EventDraft] = []
+            var members = c.members
+            var digest = c.activeDigest
+            if let p = batch.policy, p.digest != digest {
+                drafts.append(policyActivationDraft(p, actor: batch.actor))
+                digest = p.digest
+            }
+            for m in batch.members {
+                let old = members[m.id]
+                if old == m { result.unchanged += 1; continue }
+                drafts.append(EventDraft(kind: old == nil ? .memberRegistered : .memberChanged, memberID: m.id,
+                                         actor: batch.actor, policyVersion: batch.policy?.version, payload: m.payload))
+                if old == nil { result.registered += 1 } else { result.changed += 1 }
+                members[m.id] = m
+            }
+            for e in batch.events {
+                if let id = e.memberID, members[id] == nil { throw .unknownMember(id) }
+                drafts.append(e)
+            }
+            var prev = c.ledger.last?.hash ?? LedgerHash.genesis
+            var seq = c.ledger.last?.seq ?? 0
+            for d in drafts {
+                seq += 1
+                let e = LedgerEvent(sealing: d, seq: seq, recordedAt: batch.recordedAt, prevHash: prev)
+                prev = e.hash
+                c.ledger.append(e)
+                if batch.returnEvents { result.events.append(e) }
+            }
+            result.written = drafts.count
+            result.lastSeq = c.ledger.last?.seq ?? 0
+            c.members = members
+            c.activeDigest = digest
+            return result
+        }
+    }
+
+    public func events(after: Int64, limit: Int) async throws(StoreError) -> [LedgerEvent] {
+        contents.withLock { c in Array(c.ledger.lazy.filter { $0.seq > after }.prefix(limit)) }
+    }
+
+    public func events(member: String) async throws(StoreError) -> [LedgerEvent] {
+        contents.withLock { c in c.ledger.filter { $0.memberID == member } }
+    }
+
+    public func head() async throws(StoreError) -> LedgerEvent? { contents.withLock { $0.ledger.last } }
+
+    public func member(_ id: String) async throws(StoreError) -> Member? { contents.withLock { $0.members[id] } }
+
+    public func memberCount() async throws(StoreError) -> Int { contents.withLock { $0.members.count } }
+
+    public func loadState() async throws(StoreError) -> ConsentState {
+        contents.withLock { c in
+            var s = ConsentState(capacity: c.members.count)
+            for m in c.members.values.sorted(by: { $0.id < $1.id }) { s.upsert(m) }
+            for e in c.ledger where e.kind == .settingChanged { s.apply(e) }
+            s.ledgerSeq = c.ledger.last?.seq ?? 0
+            return s
+        }
+    }
+
+    /// Test hook: lets a test tamper with the ledger the way an attacker with raw access could.
+    public func tamper(_ body: (inout [LedgerEvent]) -> Void) {
+        contents.withLock { body(&$0.ledger) }
+    }
+}

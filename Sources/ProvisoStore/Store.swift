@@ -1,0 +1,113 @@
+public import ProvisoCore
+
+/// Everything written in one atomic step: member upserts, setting events, and the policy
+/// they were made under. Either all of it is durable when `append` returns, or none of it.
+public struct WriteBatch: Sendable {
+    /// Members to insert or replace; unchanged members produce no event.
+    public var members: [Member]
+    /// Setting-changed drafts; each must name a member that exists or is in `members`.
+    public var events: [EventDraft]
+    /// The policy in force for these writes: if it is not the last one activated in the
+    /// ledger, a `policy-activated` event is written first.
+    public var policy: Policy?
+    /// Who writes (`cli`, `member:<id>`, `token:<name>`), recorded on member events.
+    public var actor: String
+    /// Recorded time of every event in the batch.
+    public var recordedAt: Micros
+    /// Whether `AppendResult.events` should carry the sealed events; bulk imports say no
+    /// so a million-line import does not hold a million events in memory.
+    public var returnEvents: Bool
+
+    public init(members: [Member] = [], events: [EventDraft] = [], policy: Policy? = nil, actor: String,
+                recordedAt: Micros, returnEvents: Bool = true) {
+        self.members = members
+        self.events = events
+        self.policy = policy
+        self.actor = actor
+        self.recordedAt = recordedAt
+        self.returnEvents = returnEvents
+    }
+}
+
+/// What an append did.
+public struct AppendResult: Sendable, Equatable {
+    /// The sealed events, when the batch asked for them.
+    public var events: [LedgerEvent] = []
+    public var registered = 0
+    public var changed = 0
+    public var unchanged = 0
+    /// Sequence of the last event written (the ledger head after the append); 0 if none.
+    public var lastSeq: Int64 = 0
+    /// Number of events written.
+    public var written = 0
+
+    public init() {}
+}
+
+/// Store failures, typed so each edge can map them (CLI message, HTTP problem, deny reason).
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A setting event names a member the store does not have; nothing was written.
+    case unknownMember(String)
+    /// The store could not be read or written.
+    case unavailable(String)
+    /// The stored data is not what this version of Proviso can read.
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case let .unknownMember(id): "unknown member \"\(id)\""
+        case let .unavailable(why): "store unavailable: \(why)"
+        case let .corrupt(why): "store corrupt: \(why)"
+        }
+    }
+}
+
+/// The append-only, hash-chained ledger of consent events.
+public protocol LedgerStore: Sendable {
+    /// Appends a batch atomically; the returned events are durable.
+    func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult
+    /// Events with `seq > after`, in order, at most `limit`.
+    func events(after: Int64, limit: Int) async throws(StoreError) -> [LedgerEvent]
+    /// Every event about one member, in order.
+    func events(member: String) async throws(StoreError) -> [LedgerEvent]
+    /// The last event, `nil` for an empty ledger.
+    func head() async throws(StoreError) -> LedgerEvent?
+}
+
+/// Member records (the current attributes; their history is in the ledger).
+public protocol MemberStore: Sendable {
+    func member(_ id: String) async throws(StoreError) -> Member?
+    func memberCount() async throws(StoreError) -> Int
+}
+
+/// A complete consent store: ledger + members + a fast way to build the projection.
+public protocol ConsentStore: LedgerStore, MemberStore {
+    /// Builds the in-memory projection of the whole store.
+    func loadState() async throws(StoreError) -> ConsentState
+}
+
+extension LedgerStore {
+    /// Recomputes the whole hash chain page by page, so any ledger size fits in memory.
+    public func verify(pageSize: Int = 20_000, progress: (@Sendable (Int64) -> Void)? = nil) async throws(StoreError) -> ChainVerifier {
+        var verifier = ChainVerifier()
+        var after: Int64 = 0
+        while true {
+            let page = try await events(after: after, limit: pageSize)
+            guard let last = page.last else { break }
+            for e in page where !verifier.feed(e) { return verifier }
+            after = last.seq
+            progress?(after)
+        }
+        return verifier
+    }
+}
+
+/// The payload of a `policy-activated` event.
+public func policyActivationPayload(_ p: Policy) -> String {
+    JSON.object([("version", .string(p.version)), ("digest", .string(p.digest))]).serialized
+}
+
+/// The draft that records a policy activation.
+public func policyActivationDraft(_ p: Policy, actor: String) -> EventDraft {
+    EventDraft(kind: .policyActivated, actor: actor, policyVersion: p.version, payload: policyActivationPayload(p))
+}
