@@ -1,0 +1,70 @@
+import ArgumentParser
+import ProvisoCore
+
+struct DecideCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decide",
+        abstract: "May a member's data of a category be used for a purpose at a time?",
+        discussion: """
+            Prints {"allowed":bool,"reasons":[...],"policy_version":"...","ledger_seq":N}. Unknown or \
+            undeterminable means deny, with the reasons. With --batch FILE|-, reads JSONL requests \
+            (member, purpose, category, optional at, visibility, sensitive, created_at, gpc) and writes one \
+            decision per line in the same order; an unreadable line yields \
+            {"allowed":false,"reasons":["invalid-request"],"error":"..."} and the run goes on.
+            """)
+
+    @Option(help: "Member id.") var member: String?
+    @Option(help: ArgumentHelp("Purpose (\(Purpose.allCases.map(\.code).joined(separator: ", "))).")) var purpose: String?
+    @Option(help: "Data category of the record.") var category: String?
+    @Option(help: ArgumentHelp("Decide as of this time (RFC 3339; default now).", valueName: "time")) var at: String?
+    @Option(help: "Visibility of the record: public, connections or private.") var visibility: String?
+    @Flag(help: "The record concerns a special category (health, religion, politics, union membership…).") var sensitive = false
+    @Option(name: .customLong("created-at"), help: ArgumentHelp("When the record was created (RFC 3339).", valueName: "time"))
+    var createdAt: String?
+    @Flag(help: "The request carries a Global Privacy Control signal.") var gpc = false
+    @Option(help: ArgumentHelp("JSONL requests from a file, or - for stdin.", valueName: "file")) var batch: String?
+    @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if batch != nil {
+            guard member == nil, purpose == nil, category == nil, at == nil, visibility == nil, createdAt == nil, !sensitive, !gpc else {
+                throw ValidationError("--batch reads every field from its input; give no other decision options with it")
+            }
+        } else {
+            guard member != nil, purpose != nil, category != nil else {
+                throw ValidationError("--member, --purpose and --category are required (or use --batch FILE)")
+            }
+            if let v = visibility, Visibility(strictCode: v) == nil {
+                throw ValidationError("--visibility must be public, connections or private, not \"\(v)\"")
+            }
+        }
+    }
+
+    func run() async throws {
+        let ctx = try globals.context()
+        let state = try await ctx.loadState()
+        let now = Time.now()
+        if let batch {
+            let out = Output.stdout
+            try LineReader(path: batch).forEachLine({ _, bytes in
+                do {
+                    let request = try DecisionRequest.from(json: try JSON.parse(bytes))
+                    out.line(ctx.engine.decide(request.query(in: state, now: now), in: state).json)
+                } catch let e as JSONError {
+                    out.line(Decision.invalidRequestJSON(e.description))
+                } catch let e as InputError {
+                    out.line(Decision.invalidRequestJSON(e.message))
+                }
+            }, afterChunk: { out.flush() })
+            out.flush()
+            return
+        }
+        let request = DecisionRequest(
+            member: member!, purpose: purpose!, category: category!,
+            at: try at.map { try parseTimeOption($0, name: "--at") },
+            createdAt: try createdAt.map { try parseTimeOption($0, name: "--created-at") },
+            visibility: visibility.flatMap(Visibility.init(strictCode:)), sensitive: sensitive, gpc: gpc)
+        Output.stdout.line(ctx.engine.decide(request.query(in: state, now: now), in: state).json)
+        Output.stdout.flush()
+    }
+}
