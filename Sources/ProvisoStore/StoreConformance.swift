@@ -1,0 +1,133 @@
+public import ProvisoCore
+
+/// The contract every `ConsentStore` must meet, written once and run against each
+/// implementation (memory, SQLite, PostgreSQL). Each check gets a fresh, empty store.
+public enum StoreConformance {
+    /// A failed expectation, with what was expected.
+    public struct Failure: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// A named check.
+    public struct Check: Sendable, CustomStringConvertible {
+        public var name: String
+        public var run: @Sendable (any ConsentStore) async throws -> Void
+        public var description: String { name }
+    }
+
+    static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw Failure(message: message()) }
+    }
+
+    static let t0: Micros = Time.parseRFC3339("2026-01-01T00:00:00Z")!
+
+    static func member(_ id: String, _ country: String = "DE", handle: String? = nil) -> Member {
+        Member(id: id, country: country, birthDay: Time.parseDate("1990-05-17")!, handle: handle, name: "Member \(id)")
+    }
+
+    static func choice(_ id: String, _ s: SettingID, _ on: Bool, at: Micros) -> EventDraft {
+        .choice(member: id, setting: s, on: on, at: at, channel: .web, actor: "member:\(id)", policyVersion: Policy.seed.version)
+    }
+
+    /// Every check, in a stable order.
+    public static let checks: [Check] = [
+        Check(name: "appends get consecutive sequences and a verifiable chain") { store in
+            let r = try await store.append(WriteBatch(members: [member("a"), member("b")],
+                                                      events: [choice("a", .genaiImprovement, false, at: t0)],
+                                                      policy: .seed, actor: "test", recordedAt: t0))
+            try expect(r.events.map(\.seq) == [1, 2, 3, 4], "expected seqs 1…4, got \(r.events.map(\.seq))")
+            try expect(r.events.first?.kind == .policyActivated, "a new policy must be activated first")
+            try expect(r.lastSeq == 4 && r.written == 4, "lastSeq/written wrong: \(r.lastSeq)/\(r.written)")
+            let r2 = try await store.append(WriteBatch(events: [choice("b", .adsOffPlatform, false, at: t0)],
+                                                       policy: .seed, actor: "test", recordedAt: t0 + 1))
+            try expect(r2.events.map(\.seq) == [5], "second append must continue at 5 without re-activating the policy")
+            try expect(r2.events[0].prevHash == r.events[3].hash, "second append must link to the previous head")
+            let v = try await store.verify(pageSize: 2)
+            try expect(v.failure == nil && v.checked == 5, "chain must verify across pages: \(String(describing: v.failure))")
+            let head = try await store.head()
+            try expect(head == r2.events[0], "head must be the last event")
+        },
+        Check(name: "a rejected batch changes nothing") { store in
+            _ = try await store.append(WriteBatch(members: [member("a")], policy: .seed, actor: "test", recordedAt: t0))
+            let before = try await store.head()
+            do {
+                _ = try await store.append(WriteBatch(members: [member("new")],
+                                                      events: [choice("a", .genaiImprovement, false, at: t0), choice("ghost", .genaiImprovement, false, at: t0)],
+                                                      actor: "test", recordedAt: t0))
+                throw Failure(message: "a choice for an unknown member must be refused")
+            } catch StoreError.unknownMember(let id) {
+                try expect(id == "ghost", "the error must name the unknown member, got \(id)")
+            }
+            let after = try await store.head()
+            try expect(after == before, "the ledger head moved after a rejected batch")
+            let ghost = try await store.member("new")
+            try expect(ghost == nil, "a member from a rejected batch was stored")
+            let count = try await store.memberCount()
+            try expect(count == 1, "member count changed after a rejected batch")
+        },
+        Check(name: "member upserts register, change and skip unchanged members") { store in
+            let r1 = try await store.append(WriteBatch(members: [member("a"), member("b")], actor: "test", recordedAt: t0))
+            try expect(r1.registered == 2 && r1.changed == 0, "expected 2 registered, got \(r1)")
+            var moved = member("b", "US")
+            moved.closedAt = t0
+            let r2 = try await store.append(WriteBatch(members: [member("a"), moved], actor: "test", recordedAt: t0 + 1))
+            try expect(r2.registered == 0 && r2.changed == 1 && r2.unchanged == 1, "expected 1 changed 1 unchanged, got \(r2)")
+            try expect(r2.events.map(\.kind) == [.memberChanged], "only the changed member gets an event")
+            let stored = try await store.member("b")
+            try expect(stored == moved, "the stored member must be the new version")
+            let events = try await store.events(member: "b")
+            try expect(events.map(\.kind) == [.memberRegistered, .memberChanged], "member history wrong: \(events.map(\.kind))")
+            try expect(events.last?.draft.payload == moved.payload, "the event must carry the member's canonical payload")
+        },
+        Check(name: "a choice may name a member registered in the same batch") { store in
+            let r = try await store.append(WriteBatch(members: [member("a")], events: [choice("a", .genaiImprovement, true, at: t0)],
+                                                      actor: "test", recordedAt: t0))
+            try expect(r.events.map(\.kind) == [.memberRegistered, .settingChanged], "kinds wrong: \(r.events.map(\.kind))")
+        },
+        Check(name: "a policy is activated once per distinct file") { store in
+            _ = try await store.append(WriteBatch(members: [member("a")], policy: .seed, actor: "test", recordedAt: t0))
+            _ = try await store.append(WriteBatch(events: [choice("a", .genaiImprovement, false, at: t0)], policy: .seed, actor: "test", recordedAt: t0))
+            let all = try await store.events(after: 0, limit: 100)
+            try expect(all.filter { $0.kind == .policyActivated }.count == 1, "the same policy was activated twice")
+            try expect(all.first?.draft.payload?.contains(Policy.seed.digest) == true, "activation must record the policy digest")
+        },
+        Check(name: "the loaded state reflects members and choices, backfills in effective order") { store in
+            var closed = member("c", "FR")
+            closed.closedAt = t0
+            _ = try await store.append(WriteBatch(members: [member("a"), member("b", "US"), closed], actor: "test", recordedAt: t0))
+            // Recorded later but effective earlier: a backfill from a legacy system.
+            _ = try await store.append(WriteBatch(events: [choice("a", .genaiImprovement, false, at: t0 + 100)], actor: "test", recordedAt: t0 + 200))
+            _ = try await store.append(WriteBatch(events: [choice("a", .genaiImprovement, true, at: t0 + 50)], actor: "test", recordedAt: t0 + 300))
+            let s = try await store.loadState()
+            try expect(s.memberCount == 3, "expected 3 members, got \(s.memberCount)")
+            let a = s.memberIndex("a")
+            try expect(a >= 0 && s.region(of: a) == .eea, "member a must be in EEA")
+            try expect(s.region(of: s.memberIndex("b")) == .us, "member b must be in US")
+            try expect(s.closingTime(of: s.memberIndex("c")) == t0, "member c must be closed at t0")
+            try expect(s.history(member: a).map(\.on) == [true, false], "history must be in effective order")
+            try expect(s.latestChoice(member: a, setting: .genaiImprovement, at: t0 + 75)?.on == true, "at t0+75 the backfilled on applies")
+            try expect(s.latestChoice(member: a, setting: .genaiImprovement, at: t0 + 150)?.on == false, "at t0+150 the off applies")
+            let head = try await store.head()
+            try expect(s.ledgerSeq == head?.seq, "state must reflect the ledger head")
+        },
+        Check(name: "events page in sequence order and by member") { store in
+            _ = try await store.append(WriteBatch(members: [member("a"), member("b")], actor: "test", recordedAt: t0))
+            for k in 0..<5 {
+                _ = try await store.append(WriteBatch(events: [choice(k % 2 == 0 ? "a" : "b", .adsMeasureSuccess, k % 2 == 0, at: t0 + Int64(k))],
+                                                      actor: "test", recordedAt: t0 + Int64(k)))
+            }
+            let page = try await store.events(after: 2, limit: 3)
+            try expect(page.map(\.seq) == [3, 4, 5], "paging wrong: \(page.map(\.seq))")
+            let a = try await store.events(member: "a")
+            try expect(a.map(\.seq) == [1, 3, 5, 7], "member events wrong: \(a.map(\.seq))")
+        },
+        Check(name: "bulk appends may skip returning events but report the head") { store in
+            let members = (0..<500).map { member("m\($0)") }
+            let r = try await store.append(WriteBatch(members: members, actor: "test", recordedAt: t0, returnEvents: false))
+            try expect(r.events.isEmpty && r.lastSeq == 500 && r.registered == 500, "bulk result wrong: \(r.lastSeq) \(r.registered)")
+            let count = try await store.memberCount()
+            try expect(count == 500, "expected 500 members, got \(count)")
+        },
+    ]
+}

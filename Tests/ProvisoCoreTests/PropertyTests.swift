@@ -1,0 +1,271 @@
+import Testing
+import PropertyBased
+import ProvisoCore
+
+/// A tiny deterministic generator for the parts of a case that are built from a seed.
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    mutating func bool() -> Bool { next() & 1 == 1 }
+    mutating func pick<T>(_ xs: [T]) -> T { xs[int(0...(xs.count - 1))] }
+}
+
+/// Builds a random policy file; it may include never-eligible categories, which validation
+/// must then refuse.
+func randomPolicyText(_ rng: inout SplitMix, allowForbidden: Bool) -> (text: String, hasForbidden: Bool) {
+    var hasForbidden = false
+    let settings = SettingID.allCases.map { s -> String in
+        let dep = s == .adsShareAffiliates && rng.bool() ? #","depends_on":["ads-off-platform"]"# : ""
+        return #"{"id":"\#(s.code)","label":"L","section":"S"\#(dep)}"#
+    }
+    let gates: [Purpose: SettingID] = [.genaiTraining: .genaiImprovement, .adsOffsite: .adsOffPlatform, .adsRetargeting: .adsDataFromOthers,
+                                       .adsMeasurement: .adsMeasureSuccess, .affiliateSharing: .adsShareAffiliates]
+    var purposes: [String] = []
+    for p in Purpose.allCases where rng.int(0...4) > 0 {
+        var cats = Category.allCases.filter { !$0.isNeverEligible && rng.bool() }
+        if allowForbidden, rng.int(0...3) == 0 {
+            cats.append(rng.pick(Category.allCases.filter(\.isNeverEligible)))
+            hasForbidden = true
+        }
+        if cats.isEmpty { cats = [.profile] }
+        var regions = RegionGroup.allCases.filter { _ in rng.int(0...3) > 0 }
+        var rules: [String] = []
+        while !regions.isEmpty {
+            let take = rng.int(1...regions.count)
+            let group = regions.prefix(take).map { #""\#($0.code)""# }.joined(separator: ",")
+            regions.removeFirst(take)
+            let on = rng.bool()
+            let basis = on ? rng.pick(["opt-out", "legitimate-interest", "contract"]) : rng.pick(["consent", "opt-out"])
+            let start = Time.formatDate(dayNumber: rng.int(Time.parseDate("2015-01-01")!...Time.parseDate("2027-01-01")!))
+            let content = rng.int(0...3) == 0 ? #","content_from":"\#(Time.formatDate(dayNumber: rng.int(16000...20000)))""# : ""
+            rules.append(#"{"regions":[\#(group)],"in_scope_from":"\#(start)","default":"\#(on ? "on" : "off")","legal_basis":"\#(basis)","gpc":\#(rng.bool())\#(content)}"#)
+        }
+        if rules.isEmpty { continue }
+        purposes.append(#"{"id":"\#(p.code)","gated_by":"\#(gates[p]!.code)","categories":[\#(cats.map { #""\#($0.code)""# }.joined(separator: ","))],"public_only":\#(rng.bool()),"exclude_minors":\#(rng.bool()),"notice_period_days":\#(rng.int(0...60)),"rules":[\#(rules.joined(separator: ","))]}"#)
+    }
+    if purposes.isEmpty { purposes.append(#"{"id":"genai-training","gated_by":"genai-improvement","categories":["profile"],"notice_period_days":1,"rules":[{"regions":["US"],"in_scope_from":"2020-01-01","default":"on","legal_basis":"opt-out"}]}"#) }
+    let text = #"{"format":"proviso-policy/1","version":"gen-\#(rng.next() % 1000)","settings":[\#(settings.joined(separator: ","))],"purposes":[\#(purposes.joined(separator: ","))]}"#
+    return (text, hasForbidden)
+}
+
+/// A random member population with random histories.
+func randomState(_ rng: inout SplitMix, members: Int, events: Int) -> (ConsentState, [(Int32, Choice)]) {
+    var s = ConsentState()
+    for k in 0..<members {
+        let closed: Micros? = rng.int(0...5) == 0 ? Time.micros(dayNumber: rng.int(18000...21000)) : nil
+        s.upsert(Member(id: "m\(k)", country: rng.pick(Countries.all), birthDay: rng.int(-5000...16000),
+                        suspectedMinor: rng.int(0...9) == 0, closedAt: closed))
+    }
+    var all: [(Int32, Choice)] = []
+    for seq in 1...max(1, events) {
+        let m = Int32(rng.int(0...(members - 1)))
+        let c = Choice(effectiveAt: Time.micros(dayNumber: rng.int(17000...21000)) + Int64(rng.int(0...86_399)) * 1_000_000,
+                       seq: Int64(seq), setting: rng.pick(SettingID.allCases), on: rng.bool(), channel: rng.pick(Channel.allCases))
+        s.apply(c, member: m)
+        all.append((m, c))
+    }
+    s.ledgerSeq = Int64(all.count)
+    return (s, all)
+}
+
+@Suite struct DecisionProperties {
+    @Test func aNeverEligibleCategoryIsNeverAllowedUnderAnyPolicyMemberTimeOrHistory() async {
+        await propertyCheck(count: 200, input: Gen.int(in: 0...Int.max), Gen.int(in: 16000...21000)) { seed, dayNumber in
+            var rng = SplitMix(state: UInt64(seed))
+            let (text, hasForbidden) = randomPolicyText(&rng, allowForbidden: true)
+            let policy: Policy
+            do {
+                policy = try Policy.parse(text)
+            } catch let error as PolicyError {
+                // Validation may refuse for other reasons, but must refuse a forbidden category.
+                if hasForbidden { #expect(error.problems.contains { $0.message.contains("never eligible") }) }
+                return
+            } catch {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(!hasForbidden, "a policy making a never-eligible category usable was accepted")
+            let engine = DecisionEngine(policy: policy)
+            let (state, _) = randomState(&rng, members: 20, events: 60)
+            let t = Time.micros(dayNumber: dayNumber)
+            for m in Int32(0)..<20 {
+                for p in Purpose.allCases {
+                    for c in Category.allCases where c.isNeverEligible {
+                        let d = engine.decide(DecisionQuery(member: m, purpose: p, category: c, at: t, createdAt: t,
+                                                            visibility: .public, gpc: rng.bool()), in: state)
+                        #expect(!d.allowed)
+                        #expect(d.reasons.contains(.categoryNeverEligible))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func aDecisionAtTIgnoresEventsAfterT() async {
+        await propertyCheck(count: 200, input: Gen.int(in: 0...Int.max), Gen.int(in: 17000...21000)) { seed, dayNumber in
+            var rng = SplitMix(state: UInt64(seed))
+            let policy = (try? Policy.parse(randomPolicyText(&rng, allowForbidden: false).text)) ?? .seed
+            let engine = DecisionEngine(policy: policy)
+            let (full, events) = randomState(&rng, members: 8, events: 80)
+            let t = Time.micros(dayNumber: dayNumber) + Int64(rng.int(0...86_399)) * 1_000_000
+            // The same population with only the events effective at or before T.
+            var truncated = ConsentState()
+            for k in 0..<8 { truncated.upsert(memberCopy(full, Int32(k))) }
+            for (m, c) in events where c.effectiveAt <= t { truncated.apply(c, member: m) }
+            truncated.ledgerSeq = full.ledgerSeq
+            for m in Int32(0)..<8 {
+                for p in Purpose.allCases {
+                    for c in [Category.profile, .post, .activity] {
+                        let q = DecisionQuery(member: m, purpose: p, category: c, at: t, visibility: .public)
+                        #expect(engine.decide(q, in: full) == engine.decide(q, in: truncated))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rebuilds a member's attributes from a projection (for the truncation property).
+func memberCopy(_ s: ConsentState, _ i: Int32) -> Member {
+    let country = Countries.all.first { RegionGroup(country: $0) == s.region(of: i) }!
+    let adultDay = Int(s.adultAt(i) / Time.microsPerDay)
+    let (y, m, d) = Time.civil(dayNumber: adultDay)
+    return Member(id: s.index.id(at: i), country: country, birthDay: Time.dayNumber(year: y - 18, month: m, day: d),
+                  suspectedMinor: s.isSuspectedMinor(i), closedAt: s.closingTime(of: i))
+}
+
+@Suite struct LedgerProperties {
+    static func chain(_ n: Int, seed: UInt64) -> [LedgerEvent] {
+        var rng = SplitMix(state: seed)
+        var prev = LedgerHash.genesis
+        return (1...n).map { seq in
+            let draft = rng.bool()
+                ? EventDraft.choice(member: "m\(rng.int(0...9))", setting: rng.pick(SettingID.allCases), on: rng.bool(),
+                                    at: Int64(rng.int(0...1_000_000)), channel: rng.pick(Channel.allCases), actor: "a", policyVersion: "p")
+                : EventDraft(kind: .memberRegistered, memberID: "m\(seq)", actor: "cli", payload: #"{"id":"m\#(seq)"}"#)
+            let e = LedgerEvent(sealing: draft, seq: Int64(seq), recordedAt: Int64(seq) * 1000, prevHash: prev)
+            prev = e.hash
+            return e
+        }
+    }
+
+    static func verify(_ events: [LedgerEvent]) -> ChainVerifier {
+        var v = ChainVerifier()
+        for e in events where !v.feed(e) { break }
+        return v
+    }
+
+    @Test func anIntactChainVerifies() {
+        let v = Self.verify(Self.chain(50, seed: 1))
+        #expect(v.failure == nil && v.checked == 50)
+    }
+
+    @Test func anySingleAlteredRowFailsVerificationAtThatRow() async {
+        await propertyCheck(count: 300, input: Gen.int(in: 0...Int.max), Gen.int(in: 0...29), Gen.int(in: 0...9)) { seed, row, field in
+            var events = Self.chain(30, seed: UInt64(seed))
+            var e = events[row]
+            switch field {
+            case 0: e.recordedAt += 1
+            case 1: e.draft.memberID = (e.draft.memberID ?? "") + "x"
+            case 2: e.draft.value = !(e.draft.value ?? false)
+            case 3: e.draft.effectiveAt = (e.draft.effectiveAt ?? 0) - 1
+            case 4: e.draft.channel = e.draft.channel == .gpc ? .web : .gpc
+            case 5: e.draft.actor += "!"
+            case 6: e.draft.payload = (e.draft.payload ?? "") + " "
+            case 7: e.draft.policyVersion = "other"
+            case 8: e.hash[0] ^= 1
+            default: e.draft.kind = e.draft.kind == .settingChanged ? .memberChanged : .settingChanged
+            }
+            events[row] = e
+            let v = Self.verify(events)
+            #expect(v.failure?.seq == Int64(row + 1), "altering field \(field) of row \(row + 1) must be caught there")
+        }
+    }
+
+    @Test func aRemovedRowIsNamed() async {
+        await propertyCheck(count: 100, input: Gen.int(in: 0...Int.max), Gen.int(in: 0...29)) { seed, row in
+            var events = Self.chain(30, seed: UInt64(seed))
+            events.remove(at: row)
+            let v = Self.verify(events)
+            if row == 29 {
+                #expect(v.failure == nil, "truncating the tail is invisible to the chain alone (receipts anchor it)")
+            } else {
+                #expect(v.failure?.seq == Int64(row + 1))
+            }
+        }
+    }
+
+    @Test func reorderedRowsAreCaught() async {
+        await propertyCheck(count: 100, input: Gen.int(in: 0...Int.max), Gen.int(in: 0...28)) { seed, row in
+            var events = Self.chain(30, seed: UInt64(seed))
+            // Swap the contents of two rows but keep the sequence column, as an UPDATE would.
+            let a = events[row], b = events[row + 1]
+            events[row] = LedgerEvent(seq: a.seq, recordedAt: b.recordedAt, draft: b.draft, prevHash: b.prevHash, hash: b.hash)
+            events[row + 1] = LedgerEvent(seq: b.seq, recordedAt: a.recordedAt, draft: a.draft, prevHash: a.prevHash, hash: a.hash)
+            #expect(Self.verify(events).failure?.seq == Int64(row + 1))
+            // Or swap whole rows, sequence numbers included.
+            var swapped = Self.chain(30, seed: UInt64(seed))
+            swapped.swapAt(row, row + 1)
+            #expect(Self.verify(swapped).failure?.seq == Int64(row + 1))
+        }
+    }
+}
+
+@Suite struct MemberIndexTests {
+    @Test func findsEveryInsertedIdAcrossGrowthAndNothingElse() {
+        var index = MemberIndex(capacity: 4)
+        for k in 0..<50_000 { #expect(index.insert("member-\(k)").index == Int32(k)) }
+        #expect(index.count == 50_000)
+        for k in stride(from: 0, to: 50_000, by: 97) { #expect(index.find("member-\(k)") == Int32(k)) }
+        #expect(index.find("member-50000") == -1)
+        #expect(index.find("") == -1)
+        #expect(index.find("member-1 ") == -1)
+        #expect(index.insert("member-7").inserted == false)
+        #expect(index.id(at: 12_345) == "member-12345")
+    }
+
+    @Test func looksUpRawBytesWithoutAString() {
+        var index = MemberIndex()
+        index.insert("12345")
+        index.insert("é-ü")
+        let hit = Array("12345".utf8).withUnsafeBytes { index.find($0) }
+        let miss = Array("1234".utf8).withUnsafeBytes { index.find($0) }
+        #expect(hit == 0 && miss == -1)
+        #expect(index.find("é-ü") == 1)
+    }
+}
+
+@Suite struct MemberInputTests {
+    let now = at("2026-11-29T00:00:00Z")
+
+    @Test func aCompleteLineIsRead() throws {
+        let m = try Member.from(json: JSON.parse(#"{"id":"m1","country":"DE","birth_date":"1990-01-01","suspected_minor":true,"closed_at":"2026-01-01T00:00:00Z","handle":"h","name":"N"}"#), now: now)
+        #expect(m.region == .eea && m.suspectedMinor && m.closedAt == at("2026-01-01T00:00:00Z") && m.handle == "h")
+    }
+
+    @Test(arguments: [
+        (#"{"country":"DE","birth_date":"1990-01-01"}"#, "id is required"),
+        (#"{"id":7,"country":"DE","birth_date":"1990-01-01"}"#, "id must be a string"),
+        (#"{"id":"a","country":"XX","birth_date":"1990-01-01"}"#, "unknown country code"),
+        (#"{"id":"a","country":"DE","birth_date":"1990-02-30"}"#, "not a date"),
+        (#"{"id":"a","country":"DE","birth_date":"2030-01-01"}"#, "in the future"),
+        (#"{"id":"a","country":"DE","birth_date":"1990-01-01","suspected_minor":"yes"}"#, "suspected_minor must be true or false"),
+        (#"{"id":"a","country":"DE","birth_date":"1990-01-01","closed_at":"yesterday"}"#, "closed_at"),
+        (#"{"id":"a","country":"DE","birth_date":"1990-01-01","birthday":"x"}"#, "unknown field"),
+    ])
+    func badLinesSayWhatIsWrong(_ line: String, _ message: String) throws {
+        do {
+            _ = try Member.from(json: JSON.parse(line), now: now)
+            Issue.record("accepted \(line)")
+        } catch let e as InputError {
+            #expect(e.message.contains(message), "\(e.message)")
+        }
+    }
+}
