@@ -49,11 +49,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoSQLiteTests",
-            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoSQLite", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoCLITests",
-            dependencies: ["ProvisoCore"],
+            dependencies: ["ProvisoCore", "proviso", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
     ]
 )

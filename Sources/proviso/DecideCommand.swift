@@ -41,15 +41,36 @@ struct DecideCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ctx = try globals.context()
-        let state = try await ctx.loadState()
+        let policy = try globals.loadPolicy()
+        let engine = DecisionEngine(policy: policy)
+        var state = ConsentState()
+        var failure: String?
+        do {
+            state = try await globals.context().loadState()
+        } catch {
+            // Fail closed: without a readable ledger every answer is a deny with a reason.
+            failure = "\(error)"
+            state.isCurrent = false
+        }
+        defer {
+            if let failure {
+                Output.stdout.flush()
+                Output.stderr.line("proviso: state unavailable, every decision denied: \(failure)")
+                Output.stderr.flush()
+            }
+        }
+        try decideAll(engine: engine, state: state)
+        if failure != nil { throw ExitCode(1) }
+    }
+
+    func decideAll(engine: DecisionEngine, state: ConsentState) throws {
         let now = Time.now()
         if let batch {
             let out = Output.stdout
             try LineReader(path: batch).forEachLine({ _, bytes in
                 do {
                     let request = try DecisionRequest.from(json: try JSON.parse(bytes))
-                    out.line(ctx.engine.decide(request.query(in: state, now: now), in: state).json)
+                    out.line(engine.decide(request.query(in: state, now: now), in: state).json)
                 } catch let e as JSONError {
                     out.line(Decision.invalidRequestJSON(e.description))
                 } catch let e as InputError {
@@ -64,7 +85,7 @@ struct DecideCommand: AsyncParsableCommand {
             at: try at.map { try parseTimeOption($0, name: "--at") },
             createdAt: try createdAt.map { try parseTimeOption($0, name: "--created-at") },
             visibility: visibility.flatMap(Visibility.init(strictCode:)), sensitive: sensitive, gpc: gpc)
-        Output.stdout.line(ctx.engine.decide(request.query(in: state, now: now), in: state).json)
+        Output.stdout.line(engine.decide(request.query(in: state, now: now), in: state).json)
         Output.stdout.flush()
     }
 }
