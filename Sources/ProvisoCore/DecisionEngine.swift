@@ -27,6 +27,7 @@ public struct DecisionEngine: Sendable {
     }
 
     /// Decides one query. Every applicable deny reason is reported, in contract order.
+    /// Reads only flat tables of the policy and the projection: no copies, no allocation.
     public func decide(_ q: DecisionQuery, in s: ConsentState) -> Decision {
         let p = policy(at: q.at)
         var r = ReasonSet()
@@ -34,14 +35,14 @@ public struct DecisionEngine: Sendable {
         let m = q.member
         let known = m >= 0 && Int(m) < s.memberCount
         if !known { r.insert(.unknownMember) }
-        var purposeKnown = false
-        var pr: Int = 0
-        if let purpose = q.purpose, p.purposeSlots[Int(purpose.rawValue)] >= 0 {
-            purposeKnown = true
+        var flags: UInt8 = 0
+        var pr = 0
+        if let purpose = q.purpose {
             pr = Int(purpose.rawValue)
-        } else {
-            r.insert(.unknownPurpose)
+            flags = p.purposeFlags[pr]
         }
+        let purposeKnown = flags & 1 != 0
+        if !purposeKnown { r.insert(.unknownPurpose) }
         if q.category == nil { r.insert(.unknownCategory) }
         if known, let closed = s.closingTime(of: m), closed <= q.at { r.insert(.accountClosed) }
         if let c = q.category {
@@ -51,8 +52,7 @@ public struct DecisionEngine: Sendable {
                 r.insert(.categoryNotForPurpose)
             }
         }
-        let def = purposeKnown ? p.purposes[Int(p.purposeSlots[pr])] : nil
-        if let def, def.publicOnly {
+        if flags & 2 != 0 {
             if let v = q.visibility {
                 if v != .public { r.insert(.notPublic) }
             } else if q.category?.requiresVisibility ?? false {
@@ -61,9 +61,9 @@ public struct DecisionEngine: Sendable {
         }
         if q.sensitive { r.insert(.sensitive) }
         var choseOn = false
-        if known, let def {
-            if def.excludeMinors, q.at < s.adultAt(m) || s.isSuspectedMinor(m) { r.insert(.minor) }
-            let rule = p.rules[pr * RegionGroup.allCases.count + Int(s.region(of: m).rawValue)]
+        if known, purposeKnown {
+            if flags & 4 != 0, q.at < s.adultAt(m) || s.isSuspectedMinor(m) { r.insert(.minor) }
+            let rule = p.rules[pr &* RegionGroup.allCases.count &+ Int(s.regions[Int(m)])]
             let inScope = rule.present && q.at >= rule.inScopeFrom
             if !inScope { r.insert(.regionNotInScope) }
             // Content dates are checked only where the rule sets one; a record without a
@@ -71,13 +71,14 @@ public struct DecisionEngine: Sendable {
             if rule.present, rule.contentFrom != .min, (q.createdAt ?? .min) < rule.contentFrom {
                 r.insert(.contentBeforeScope)
             }
-            if let c = s.latestChoice(member: m, setting: def.gatedBy, at: q.at) {
+            let gate = SettingID(rawValue: p.purposeGates[pr])!
+            if let c = s.latestChoice(member: m, setting: gate, at: q.at) {
                 if c.on { choseOn = true } else { r.insert(c.channel == .gpc ? .gpc : .optedOut) }
             } else if inScope, !rule.defaultOn {
                 r.insert(.defaultOff)
             }
             if q.gpc, rule.gpc { r.insert(.gpc) }
-            var deps = p.dependencyMasks[Int(def.gatedBy.rawValue)]
+            var deps = p.dependencyMasks[Int(gate.rawValue)]
             while deps != 0 {
                 let d = SettingID(rawValue: UInt8(deps.trailingZeroBitCount))!
                 deps &= deps - 1

@@ -66,6 +66,9 @@ public final class Policy: Sendable, Equatable {
     @usableFromInline let rules: [RuleSlot]
     @usableFromInline let categoryMasks: [UInt16]
     @usableFromInline let dependencyMasks: [UInt8]
+    /// Per purpose: bit 0 defined, bit 1 public only, bit 2 excludes minors; and its gate.
+    @usableFromInline let purposeFlags: [UInt8]
+    @usableFromInline let purposeGates: [UInt8]
     /// Per setting × region: the earliest in-scope time and default of the purposes it gates.
     @usableFromInline let settingDefaults: [RuleSlot]
 
@@ -136,6 +139,14 @@ public final class Policy: Sendable, Equatable {
             }
         }
         settingDefaults = defaults
+        var flags = [UInt8](repeating: 0, count: Purpose.allCases.count)
+        var gates = [UInt8](repeating: 0, count: Purpose.allCases.count)
+        for p in purposes {
+            flags[Int(p.id.rawValue)] = 1 | (p.publicOnly ? 2 : 0) | (p.excludeMinors ? 4 : 0)
+            gates[Int(p.id.rawValue)] = p.gatedBy.rawValue
+        }
+        purposeFlags = flags
+        purposeGates = gates
         purposeSlots = slots
         self.rules = rules
         categoryMasks = masks
