@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Synchronization
+import ProvisoCore
 
 /// Reads a file or stdin in large chunks and hands out complete lines as byte slices.
 /// Lines are delivered as soon as their chunk arrives, so a pipe is processed live.
@@ -148,4 +149,30 @@ func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Reads every line of a JSONL file through `parse` (blank lines skipped). If any line is
+/// bad, every bad line is listed on stderr with its number and why, and the import stops
+/// before anything is written: one bad line rejects the whole file.
+func readAllOrNothing<T>(_ file: String, label: String, parse: (_ line: Int, _ json: JSON) throws(InputError) -> T) throws -> [T] {
+    var items: [T] = []
+    var bad: [(Int, String)] = []
+    var progress = Progress(label: label)
+    try LineReader(path: file).forEachLine { number, bytes in
+        progress.tick(number)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+        do {
+            items.append(try parse(number, try JSON.parse(bytes)))
+        } catch let e as JSONError {
+            bad.append((number, e.description))
+        } catch let e as InputError {
+            bad.append((number, e.message))
+        }
+    }
+    progress.done()
+    guard bad.isEmpty else {
+        for (n, why) in bad { Output.stderr.line("\(file):\(n): \(why)") }
+        throw CLIError("\(bad.count) invalid line\(bad.count == 1 ? "" : "s") in \(file); nothing was imported")
+    }
+    return items
 }

@@ -23,30 +23,14 @@ struct MembersCommand: AsyncParsableCommand {
             let ctx = try globals.context()
             let started = monotonicSeconds()
             let now = Time.now()
-            var members: [Member] = []
-            var bad: [(Int, String)] = []
             var handles: [String: Int] = [:]
-            var progress = Progress(label: "reading members")
-            try LineReader(path: file).forEachLine { number, bytes in
-                progress.tick(number)
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-                do {
-                    let m = try Member.from(json: try JSON.parse(bytes), now: now)
-                    if let h = m.handle {
-                        if let first = handles[h] { bad.append((number, "handle \"\(h)\" is also used on line \(first)")); return }
-                        handles[h] = number
-                    }
-                    members.append(m)
-                } catch let e as JSONError {
-                    bad.append((number, e.description))
-                } catch let e as InputError {
-                    bad.append((number, e.message))
+            let members = try readAllOrNothing(file, label: "reading members") { number, json throws(InputError) in
+                let m = try Member.from(json: json, now: now)
+                if let h = m.handle {
+                    if let first = handles[h] { throw InputError("handle \"\(h)\" is also used on line \(first)") }
+                    handles[h] = number
                 }
-            }
-            progress.done()
-            guard bad.isEmpty else {
-                for (n, why) in bad { Output.stderr.line("\(file):\(n): \(why)") }
-                throw CLIError("\(bad.count) invalid line\(bad.count == 1 ? "" : "s") in \(file); nothing was imported")
+                return m
             }
             let result: AppendResult
             do {

@@ -124,9 +124,10 @@ func parseTimeOption(_ s: String, name: String) throws -> Micros {
     throw ValidationError("\(name) \"\(s)\" is not an RFC 3339 time (e.g. 2025-11-03T00:00:00Z) or a date (2025-11-03)")
 }
 
-/// The actor recorded for changes made from the command line.
-var cliActor: String {
+/// The actor recorded for changes made from the command line, worked out once: reading the
+/// environment per imported line once cost more than the database writes.
+let cliActor: String = {
     let env = ProcessInfo.processInfo.environment
     let user = env["USER"] ?? env["LOGNAME"] ?? getpwuid(getuid()).flatMap { String(cString: $0.pointee.pw_name) } ?? "uid\(getuid())"
     return "cli:\(user)"
-}
+}()

@@ -55,29 +55,10 @@ struct SettingsCommand: AsyncParsableCommand {
             let started = monotonicSeconds()
             let state = try await ctx.loadState()
             let now = Time.now()
-            var drafts: [EventDraft] = []
-            var bad: [(Int, String)] = []
-            var progress = Progress(label: "reading choices")
-            try LineReader(path: file).forEachLine { number, bytes in
-                progress.tick(number)
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-                do {
-                    let input = try ChoiceInput.from(json: try JSON.parse(bytes), now: now)
-                    guard state.memberIndex(input.member) >= 0 else {
-                        bad.append((number, "unknown member \"\(input.member)\""))
-                        return
-                    }
-                    drafts.append(input.draft(policy: ctx.policy))
-                } catch let e as JSONError {
-                    bad.append((number, e.description))
-                } catch let e as InputError {
-                    bad.append((number, e.message))
-                }
-            }
-            progress.done()
-            guard bad.isEmpty else {
-                for (n, why) in bad { Output.stderr.line("\(file):\(n): \(why)") }
-                throw CLIError("\(bad.count) invalid line\(bad.count == 1 ? "" : "s") in \(file); nothing was imported")
+            let drafts = try readAllOrNothing(file, label: "reading choices") { _, json throws(InputError) in
+                let input = try ChoiceInput.from(json: json, now: now)
+                guard state.memberIndex(input.member) >= 0 else { throw InputError("unknown member \"\(input.member)\"") }
+                return input.draft(policy: ctx.policy)
             }
             let result: AppendResult
             do {

@@ -37,6 +37,7 @@ print(f"proviso in-process: {ours['decisions_per_second']:,.0f} decisions/s ({ou
 print(f"cedar (cedarpy batch): {cedar['decisions_per_second']:,.0f} decisions/s (best of {cedar['repeats']})")
 print(f"ratio: {ratio:,.0f}x (target >= 300x)")
 print(f"agreement: allow/deny differs on {allow_diff} of {len(reqs)}; deny reasons differ on {reason_diff}")
-print(f"projection heap: {ours['heap_bytes_per_member_without_history']:.1f} bytes/member without history (target <= 64); {ours['heap_bytes_per_member_all']:.1f} with histories")
+print(f"projection memory: {ours['counted_bytes_per_member_without_history']:.1f} bytes/member without history (target <= 64); "
+      f"{ours['counted_bytes_per_member_all']:.1f} bytes/member with the histories of the {ours['members_with_history']:,} members who have one")
 sys.exit(1 if allow_diff or reason_diff else 0)
 PY

@@ -4,7 +4,7 @@
 //   proviso-bench MEMBERS.jsonl CHOICES.jsonl REQUESTS.jsonl OUT.tsv [repeats]
 //
 // Prints one JSON object: counts, decisions/s (best of the repeats), ns per decision, and the
-// projection's measured heap bytes per member without history.
+// projection's bytes per member (array capacities × element sizes, counted exactly).
 import Foundation
 import Glibc
 import ProvisoCore
@@ -12,14 +12,6 @@ import ProvisoCore
 func lines(_ path: String) -> [Substring] {
     guard let data = FileManager.default.contents(atPath: path) else { fatalError("cannot read \(path)") }
     return String(decoding: data, as: UTF8.self).split(separator: "\n")
-}
-
-/// Resident memory in bytes (from /proc/self/statm): the projection's arrays are large
-/// allocations, so the delta around building it measures what it really occupies.
-func heapInUse() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
-          let resident = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
 func seconds() -> Double {
@@ -40,10 +32,8 @@ var members: [Member] = []
 for line in lines(args[1]) {
     members.append(try Member.from(json: try JSON.parse(String(line)), now: .max))
 }
-let heapBefore = heapInUse()
 var state = ConsentState(capacity: members.count)
 for m in members { state.upsert(m) }
-let heapMembers = heapInUse() - heapBefore
 let countedMembers = state.byteCount
 let memberCount = members.count
 members = []
@@ -59,7 +49,6 @@ for line in lines(args[2]) {
     state.apply(Choice(effectiveAt: at, seq: seq, setting: setting, on: v == "on", channel: channel), member: state.memberIndex(id))
 }
 state.ledgerSeq = seq
-let heapAll = heapInUse() - heapBefore
 
 let engine = DecisionEngine(policy: .seed)
 var queries: [DecisionQuery] = []
@@ -105,9 +94,7 @@ let summary: [String: Any] = [
     "best_seconds": best,
     "decisions_per_second": Double(queries.count) / best,
     "ns_per_decision": best / Double(queries.count) * 1e9,
-    "heap_bytes_per_member_without_history": Double(heapMembers) / Double(memberCount),
     "counted_bytes_per_member_without_history": Double(countedMembers) / Double(memberCount),
-    "heap_bytes_per_member_all": Double(heapAll) / Double(memberCount),
     "counted_bytes_per_member_all": Double(state.byteCount) / Double(memberCount),
     "checksum": checksum,
 ]
