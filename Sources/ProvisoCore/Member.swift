@@ -58,8 +58,8 @@ public struct Member: Sendable, Equatable {
         }
         var id = ""
         switch json["id"] {
-        case let .string(s)? where !s.isEmpty && s.utf8.count <= 256 && !s.contains(where: { $0.isNewline }): id = s
-        case .string?: problems.append("id must be 1–256 characters without line breaks")
+        case let .string(s)? where !s.isEmpty && s.utf8.count <= 256 && s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }): id = s
+        case .string?: problems.append("id must be 1–256 bytes without control characters")
         case nil: problems.append("id is required")
         case let v?: problems.append("id must be a string, not \(v.kindName)")
         }

@@ -253,6 +253,7 @@ func memberCopy(_ s: ConsentState, _ i: Int32) -> Member {
     @Test(arguments: [
         (#"{"country":"DE","birth_date":"1990-01-01"}"#, "id is required"),
         (#"{"id":7,"country":"DE","birth_date":"1990-01-01"}"#, "id must be a string"),
+        (#"{"id":"a\nb","country":"DE","birth_date":"1990-01-01"}"#, "without control characters"),
         (#"{"id":"a","country":"XX","birth_date":"1990-01-01"}"#, "unknown country code"),
         (#"{"id":"a","country":"DE","birth_date":"1990-02-30"}"#, "not a date"),
         (#"{"id":"a","country":"DE","birth_date":"2030-01-01"}"#, "in the future"),

@@ -25,9 +25,12 @@ let benchmarks: @Sendable () -> Void = {
     let state = syntheticState()
     let engine = DecisionEngine(policy: .seed)
     let t = Time.micros(dayNumber: 20_600)
-    let queries: [DecisionQuery] = (0..<4096).map { k in
-        DecisionQuery(member: Int32((k &* 7919) % 100_000), purpose: Purpose(rawValue: UInt8(k % 5)),
-                      category: Category(rawValue: UInt8(k % 9)), at: t, visibility: k % 3 == 0 ? .public : nil, gpc: k % 10 == 0)
+    var queries: [DecisionQuery] = []
+    for k in 0..<4096 {
+        let member = Int32((k &* 7919) % 100_000)
+        let visibility: Visibility? = k % 3 == 0 ? .public : nil
+        queries.append(DecisionQuery(member: member, purpose: Purpose(rawValue: UInt8(k % 5)), category: Category(rawValue: UInt8(k % 9)),
+                                     at: t, visibility: visibility, gpc: k % 10 == 0))
     }
 
     Benchmark("decide (100k members, 10% with history)",
