@@ -66,6 +66,18 @@ public final class SQLiteStore: ConsentStore {
                 CREATE UNIQUE INDEX members_by_handle ON members(handle) WHERE handle IS NOT NULL;
                 """)
         }
+        m.registerMigration("002-service-tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE service_tokens (
+                    hash       BLOB    PRIMARY KEY,
+                    name       TEXT    NOT NULL,
+                    scopes     TEXT    NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER
+                ) WITHOUT ROWID;
+                CREATE UNIQUE INDEX service_tokens_active_name ON service_tokens(name) WHERE revoked_at IS NULL;
+                """)
+        }
         return m
     }
 
@@ -219,6 +231,59 @@ public final class SQLiteStore: ConsentStore {
     public func memberCount() async throws(StoreError) -> Int {
         do {
             return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM members") ?? 0 }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) {
+        do {
+            try await pool.write { db in
+                if try Int.fetchOne(db, sql: "SELECT 1 FROM service_tokens WHERE name = ? AND revoked_at IS NULL", arguments: [token.name]) != nil {
+                    throw StoreError.conflict("an active token named \"\(token.name)\" already exists")
+                }
+                try db.execute(sql: "INSERT INTO service_tokens (hash, name, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [Data(hash), token.name, token.scopes.map(\.rawValue).sorted().joined(separator: " "),
+                                           token.createdAt, token.revokedAt])
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    static func token(from row: Row) -> ServiceToken {
+        ServiceToken(name: row[0], scopes: Set((row[1] as String).split(separator: " ").compactMap { Scope(rawValue: String($0)) }),
+                     createdAt: row[2], revokedAt: row[3])
+    }
+
+    public func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken? {
+        do {
+            return try await pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT name, scopes, created_at, revoked_at FROM service_tokens WHERE hash = ? AND revoked_at IS NULL",
+                                 arguments: [Data(hash)]).map(Self.token(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func revokeToken(name: String, at: Micros) async throws(StoreError) -> Bool {
+        do {
+            return try await pool.write { db in
+                try db.execute(sql: "UPDATE service_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [at, name])
+                return db.changesCount > 0
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func tokens() async throws(StoreError) -> [ServiceToken] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT name, scopes, created_at, revoked_at FROM service_tokens ORDER BY name, created_at")
+                    .map(Self.token(from:))
+            }
         } catch {
             throw Self.map(error)
         }

@@ -8,6 +8,7 @@ public final class MemoryStore: ConsentStore {
         var ledger: [LedgerEvent] = []
         var members: [String: Member] = [:]
         var activeDigest: String?
+        var tokens: [(token: ServiceToken, hash: [UInt8])] = []
     }
 
     let contents = Mutex(Contents())
@@ -76,6 +77,31 @@ public final class MemoryStore: ConsentStore {
             s.ledgerSeq = c.ledger.last?.seq ?? 0
             return s
         }
+    }
+
+    public func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) {
+        try contents.withLock { c throws(StoreError) in
+            if c.tokens.contains(where: { $0.token.name == token.name && $0.token.revokedAt == nil }) {
+                throw .conflict("an active token named \"\(token.name)\" already exists")
+            }
+            c.tokens.append((token, hash))
+        }
+    }
+
+    public func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken? {
+        contents.withLock { c in c.tokens.first { $0.hash == hash && $0.token.revokedAt == nil }?.token }
+    }
+
+    public func revokeToken(name: String, at: Micros) async throws(StoreError) -> Bool {
+        contents.withLock { c in
+            guard let i = c.tokens.firstIndex(where: { $0.token.name == name && $0.token.revokedAt == nil }) else { return false }
+            c.tokens[i].token.revokedAt = at
+            return true
+        }
+    }
+
+    public func tokens() async throws(StoreError) -> [ServiceToken] {
+        contents.withLock { c in c.tokens.map(\.token).sorted { ($0.name, $0.createdAt) < ($1.name, $1.createdAt) } }
     }
 
     /// Test hook: lets a test tamper with the ledger the way an attacker with raw access could.

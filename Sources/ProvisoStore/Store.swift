@@ -52,12 +52,15 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(String)
     /// The stored data is not what this version of Proviso can read.
     case corrupt(String)
+    /// The write conflicts with what is stored (e.g. a token name already in use).
+    case conflict(String)
 
     public var description: String {
         switch self {
         case let .unknownMember(id): "unknown member \"\(id)\""
         case let .unavailable(why): "store unavailable: \(why)"
         case let .corrupt(why): "store corrupt: \(why)"
+        case let .conflict(why): why
         }
     }
 }
@@ -80,8 +83,35 @@ public protocol MemberStore: Sendable {
     func memberCount() async throws(StoreError) -> Int
 }
 
-/// A complete consent store: ledger + members + a fast way to build the projection.
-public protocol ConsentStore: LedgerStore, MemberStore {
+/// A service token as stored: never the secret, only its hash.
+public struct ServiceToken: Sendable, Equatable {
+    public var name: String
+    public var scopes: Set<Scope>
+    public var createdAt: Micros
+    public var revokedAt: Micros?
+
+    public init(name: String, scopes: Set<Scope>, createdAt: Micros, revokedAt: Micros? = nil) {
+        self.name = name
+        self.scopes = scopes
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Service tokens for the API, stored hashed.
+public protocol TokenStore: Sendable {
+    /// Records a new token; `.conflict` if an active token already has this name.
+    func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError)
+    /// The active (not revoked) token with this hash, if any.
+    func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken?
+    /// Revokes the active token of this name; false if there is none.
+    func revokeToken(name: String, at: Micros) async throws(StoreError) -> Bool
+    /// Every token, revoked ones included, by name.
+    func tokens() async throws(StoreError) -> [ServiceToken]
+}
+
+/// A complete consent store: ledger + members + tokens + a fast way to build the projection.
+public protocol ConsentStore: LedgerStore, MemberStore, TokenStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
 }

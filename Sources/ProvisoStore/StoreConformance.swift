@@ -122,6 +122,27 @@ public enum StoreConformance {
             let a = try await store.events(member: "a")
             try expect(a.map(\.seq) == [1, 3, 5, 7], "member events wrong: \(a.map(\.seq))")
         },
+        Check(name: "tokens are found by hash only while active, and names are unique among active tokens") { store in
+            let hash = TokenSecret.hash("pvs_secret-one")
+            try await store.createToken(ServiceToken(name: "gate", scopes: [.gateRun, .decisionsRead], createdAt: t0), hash: hash)
+            let found = try await store.activeToken(hash: hash)
+            try expect(found?.name == "gate" && found?.scopes == [.gateRun, .decisionsRead], "token not found by hash: \(String(describing: found))")
+            let other = try await store.activeToken(hash: TokenSecret.hash("pvs_secret-two"))
+            try expect(other == nil, "a wrong secret must find nothing")
+            do {
+                try await store.createToken(ServiceToken(name: "gate", scopes: [.decisionsRead], createdAt: t0), hash: TokenSecret.hash("x"))
+                throw Failure(message: "a second active token with the same name must be refused")
+            } catch StoreError.conflict {}
+            let revoked = try await store.revokeToken(name: "gate", at: t0 + 5)
+            try expect(revoked, "revoking an active token must succeed")
+            let after = try await store.activeToken(hash: hash)
+            try expect(after == nil, "a revoked token must not authenticate")
+            let again = try await store.revokeToken(name: "gate", at: t0 + 6)
+            try expect(!again, "revoking twice must report nothing to revoke")
+            try await store.createToken(ServiceToken(name: "gate", scopes: [.decisionsRead], createdAt: t0 + 7), hash: TokenSecret.hash("y"))
+            let all = try await store.tokens()
+            try expect(all.count == 2 && all.filter { $0.revokedAt != nil }.count == 1, "listing must keep revoked tokens: \(all)")
+        },
         Check(name: "bulk appends may skip returning events but report the head") { store in
             let members = (0..<500).map { member("m\($0)") }
             let r = try await store.append(WriteBatch(members: members, actor: "test", recordedAt: t0, returnEvents: false))

@@ -15,7 +15,8 @@ struct Proviso: AsyncParsableCommand {
             Global options --database PATH (env PROVISO_DATABASE, default ./proviso.sqlite) and \
             --policy FILE (default: the built-in seed policy) may be given before or after the subcommand.
             """,
-        subcommands: [MembersCommand.self, SettingsCommand.self, DecideCommand.self, LedgerCommand.self, PolicyCommand.self])
+        subcommands: [ServeCommand.self, MembersCommand.self, SettingsCommand.self, DecideCommand.self, LedgerCommand.self,
+                      PolicyCommand.self, TokensCommand.self])
 
     /// Global options may come before the subcommand (`proviso --database x decide …`);
     /// argument-parser only reads options on the leaf command, so they are moved there.

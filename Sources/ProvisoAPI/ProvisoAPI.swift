@@ -1,0 +1,1 @@
+// The generated types and server protocol come from openapi.yaml (build plugin).

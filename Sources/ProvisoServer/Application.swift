@@ -1,0 +1,32 @@
+public import Hummingbird
+import OpenAPIHummingbird
+import OpenAPIRuntime
+public import ProvisoCore
+
+/// How the server listens and what it accepts.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Largest request body accepted; a batch of 10,000 decisions is well under 4 MiB.
+    public var maxBodyBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// Composes the HTTP application: middleware (errors outermost, then body limit, then
+/// auth) and the OpenAPI handlers. This is what `proviso serve` runs and what tests call.
+public func buildApplication(service: ConsentService, configuration: ServerConfiguration,
+                             now: @escaping @Sendable () -> Micros = { Time.now() }) throws -> some ApplicationProtocol {
+    let router = Router()
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+    router.add(middleware: BearerAuthMiddleware(tokens: service.store))
+    // Compact JSON: pipelines parse it, and pretty-printing costs time on every answer.
+    try APIHandlers(service: service, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
+    return Application(router: router,
+                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "proviso"))
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Hummingbird
+import ProvisoCore
+import ProvisoServer
+import ProvisoStore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the Proviso HTTP server (JSON API under /v1).")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+    @OptionGroup var globals: GlobalOptions
+
+    func run() async throws {
+        let ctx = try globals.context()
+        let service: ConsentService
+        do { service = try await ConsentService.load(store: ctx.store, policy: ctx.policy) } catch {
+            throw CLIError("cannot load the consent state from \(ctx.store.path): \(error)")
+        }
+        let app = try buildApplication(service: service, configuration: ServerConfiguration(host: host, port: port))
+        Output.stderr.line("proviso: serving \(globals.database) (ledger seq \(service.ledgerSeq), policy \(ctx.policy.version)) on http://\(host):\(port)")
+        Output.stderr.flush()
+        try await app.runService()
+    }
+}
+
+struct TokensCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokens", abstract: "Manage API service tokens (stored hashed).",
+        subcommands: [Create.self, Revoke.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token; the secret is printed once and only its hash is stored.")
+
+        @Option(help: "A unique name for the token (who uses it).") var name: String
+        @Option(name: .customLong("scope"), parsing: .upToNextOption,
+                help: ArgumentHelp("One or more of: \(Scope.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "scope"))
+        var scopes: [String]
+        @OptionGroup var globals: GlobalOptions
+
+        func validate() throws {
+            guard !name.isEmpty, !scopes.isEmpty else { throw ValidationError("--name and at least one --scope are required") }
+            for s in scopes where Scope(rawValue: s) == nil {
+                throw ValidationError("unknown scope \"\(s)\" (known: \(Scope.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
+
+        func run() async throws {
+            let store = try globals.openStore()
+            let secret = TokenSecret.generate()
+            do {
+                try await store.createToken(ServiceToken(name: name, scopes: Set(scopes.compactMap(Scope.init(rawValue:))), createdAt: Time.now()),
+                                            hash: TokenSecret.hash(secret))
+            } catch {
+                throw CLIError("cannot create the token: \(error)")
+            }
+            Output.stdout.line(secret)
+            Output.stdout.flush()
+            Output.stderr.line("token \"\(name)\" created with \(scopes.joined(separator: ", ")); the secret above is shown only once")
+            Output.stderr.flush()
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by name; it stops working at once.")
+
+        @Argument(help: "Token name.") var name: String
+        @OptionGroup var globals: GlobalOptions
+
+        func run() async throws {
+            let revoked: Bool
+            do { revoked = try await globals.openStore().revokeToken(name: name, at: Time.now()) } catch {
+                throw CLIError("cannot revoke: \(error)")
+            }
+            guard revoked else { throw CLIError("no active token named \"\(name)\"") }
+            Output.stdout.line("revoked \(name)")
+            Output.stdout.flush()
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
+        @OptionGroup var globals: GlobalOptions
+
+        func run() async throws {
+            let all: [ServiceToken]
+            do { all = try await globals.openStore().tokens() } catch { throw CLIError("cannot list tokens: \(error)") }
+            for t in all {
+                let state = t.revokedAt.map { "revoked \(Time.formatRFC3339($0))" } ?? "active"
+                Output.stdout.line("\(t.name)  \(t.scopes.map(\.rawValue).sorted().joined(separator: ","))  created \(Time.formatRFC3339(t.createdAt))  \(state)")
+            }
+            Output.stdout.flush()
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import ProvisoCore
+import ProvisoServer
+import ProvisoStore
+
+/// A store whose reads can be made to fail, to prove readiness and fail-closed paths.
+final class FlakyStore: ConsentStore {
+    let inner = MemoryStore()
+    let failing = Atomic(false)
+    func check() throws(StoreError) { if failing.load(ordering: .relaxed) { throw .unavailable("simulated outage") } }
+    func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult { try check(); return try await inner.append(batch) }
+    func events(after: Int64, limit: Int) async throws(StoreError) -> [LedgerEvent] { try check(); return try await inner.events(after: after, limit: limit) }
+    func events(member: String) async throws(StoreError) -> [LedgerEvent] { try check(); return try await inner.events(member: member) }
+    func head() async throws(StoreError) -> LedgerEvent? { try check(); return try await inner.head() }
+    func member(_ id: String) async throws(StoreError) -> Member? { try check(); return try await inner.member(id) }
+    func memberCount() async throws(StoreError) -> Int { try check(); return try await inner.memberCount() }
+    func loadState() async throws(StoreError) -> ConsentState { try check(); return try await inner.loadState() }
+    func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) { try check(); try await inner.createToken(token, hash: hash) }
+    func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken? { try check(); return try await inner.activeToken(hash: hash) }
+    func revokeToken(name: String, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.revokeToken(name: name, at: at) }
+    func tokens() async throws(StoreError) -> [ServiceToken] { try check(); return try await inner.tokens() }
+}
+
+import Synchronization
+
+let fixedNow = Time.parseRFC3339("2026-06-01T00:00:00Z")!
+
+/// A server over a memory store with a few members, a choice, and tokens of each kind.
+struct Fixture {
+    let store = FlakyStore()
+    let reader = "pvs_reader-secret"
+    let gate = "pvs_gate-secret"
+    let revoked = "pvs_revoked-secret"
+
+    func app(maxBody: Int = 4 << 20) async throws -> some ApplicationProtocol {
+        let day = { (s: String) in Time.parseDate(s)! }
+        _ = try await store.append(WriteBatch(
+            members: [Member(id: "eu", country: "DE", birthDay: day("1985-01-01")), Member(id: "us", country: "US", birthDay: day("1985-01-01")),
+                      Member(id: "kid", country: "US", birthDay: day("2012-01-01"))],
+            events: [.choice(member: "eu", setting: .genaiImprovement, on: false, at: Time.parseRFC3339("2025-10-01T00:00:00Z")!,
+                             channel: .web, actor: "member:eu", policyVersion: Policy.seed.version)],
+            policy: .seed, actor: "test", recordedAt: fixedNow))
+        try await store.createToken(ServiceToken(name: "reader", scopes: [.decisionsRead], createdAt: fixedNow), hash: TokenSecret.hash(reader))
+        try await store.createToken(ServiceToken(name: "gate", scopes: [.gateRun], createdAt: fixedNow), hash: TokenSecret.hash(gate))
+        try await store.createToken(ServiceToken(name: "old", scopes: [.decisionsRead], createdAt: fixedNow), hash: TokenSecret.hash(revoked))
+        _ = try await store.revokeToken(name: "old", at: fixedNow)
+        let service = try await ConsentService.load(store: store, policy: .seed)
+        return try buildApplication(service: service, configuration: ServerConfiguration(maxBodyBytes: maxBody), now: { fixedNow })
+    }
+}
+
+func json(_ buffer: ByteBuffer) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) as? [String: Any] ?? [:]
+}
+
+func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body: String) async throws -> TestResponse {
+    var headers: HTTPFields = [.contentType: "application/json"]
+    if let token { headers[.authorization] = "Bearer \(token)" }
+    return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
+}
+
+@Suite struct DecisionAPITests {
+    @Test func aDecisionAnswersTheContract() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let r = try await post(client, "/v1/decisions", token: f.reader, body: #"{"member":"eu","purpose":"genai-training","category":"profile"}"#)
+            #expect(r.status == .ok)
+            let body = json(r.body)
+            #expect(body["allowed"] as? Bool == false)
+            #expect(body["reasons"] as? [String] == ["opted-out"])
+            #expect(body["policy_version"] as? String == "seed-2025-11-03")
+            #expect(body["ledger_seq"] as? Int == 5)
+            let us = try await post(client, "/v1/decisions", token: f.reader, body: #"{"member":"us","purpose":"genai-training","category":"post","visibility":"public"}"#)
+            #expect(json(us.body)["reasons"] as? [String] == ["default-on"])
+            let unknown = try await post(client, "/v1/decisions", token: f.reader, body: #"{"member":"ghost","purpose":"genai-inference","category":"selfie"}"#)
+            #expect(unknown.status == .ok)
+            #expect(json(unknown.body)["reasons"] as? [String] == ["unknown-member", "unknown-purpose", "unknown-category"])
+            let asOf = try await post(client, "/v1/decisions", token: f.reader, body: #"{"member":"eu","purpose":"genai-training","category":"profile","at":"2025-09-01T00:00:00Z"}"#)
+            #expect(json(asOf.body)["reasons"] as? [String] == ["region-not-in-scope"])
+        }
+    }
+
+    @Test func aBatchAnswersInOrder() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let r = try await post(client, "/v1/decisions/batch", token: f.reader, body: """
+                {"requests":[{"member":"kid","purpose":"genai-training","category":"profile"},
+                             {"member":"us","purpose":"affiliate-sharing","category":"profile","gpc":true},
+                             {"member":"us","purpose":"ads-measurement","category":"activity","sensitive":true},
+                             {"member":"us","purpose":"ads-measurement","category":"activity"}]}
+                """)
+            #expect(r.status == .ok)
+            let decisions = json(r.body)["decisions"] as? [[String: Any]] ?? []
+            #expect(decisions.map { $0["reasons"] as? [String] ?? [] } == [["minor"], ["gpc"], ["sensitive"], ["default-on"]])
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"member":"us","purpose":"genai-training","category":"profile","sensitve":true}"#, "sensitve"),
+        (#"{"member":"us","purpose":"genai-training""#, "not valid JSON"),
+        (#"{"member":7,"purpose":"genai-training","category":"profile"}"#, "member"),
+        (#"{"purpose":"genai-training","category":"profile"}"#, "member"),
+        (#"{"member":"us","purpose":"genai-training","category":"profile","visibility":"friends"}"#, "visibility"),
+        (#"{"member":"us","purpose":"genai-training","category":"profile","at":"yesterday"}"#, "RFC 3339"),
+        (#"{"member":"us","purpose":"genai-training","category":"profile","sensitive":"yes"}"#, "sensitive"),
+    ])
+    func badRequestsAreProblemsThatSayWhy(_ body: String, _ mention: String) async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let r = try await post(client, "/v1/decisions", token: f.reader, body: body)
+            #expect(r.status == .badRequest)
+            #expect(r.headers[.contentType] == "application/problem+json")
+            let problem = json(r.body)
+            #expect(problem["status"] as? Int == 400)
+            #expect((problem["detail"] as? String)?.contains(mention) == true, "\(problem)")
+        }
+    }
+
+    @Test func aBadLineInABatchNamesItsIndex() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let r = try await post(client, "/v1/decisions/batch", token: f.reader,
+                                   body: #"{"requests":[{"member":"us","purpose":"ads-offsite","category":"profile"},{"member":"us","purpose":"ads-offsite","category":"profile","at":"soon"}]}"#)
+            #expect(r.status == .badRequest)
+            #expect((json(r.body)["detail"] as? String)?.hasPrefix("requests[1]") == true)
+        }
+    }
+
+    @Test func oversizedBodiesAndBatchesGet413() async throws {
+        let f = Fixture()
+        try await f.app(maxBody: 1024).test(.router) { client in
+            let big = #"{"requests":["# + Array(repeating: #"{"member":"us","purpose":"ads-offsite","category":"profile"}"#, count: 40).joined(separator: ",") + "]}"
+            let r = try await post(client, "/v1/decisions/batch", token: f.reader, body: big)
+            #expect(r.status == .contentTooLarge)
+            #expect(r.headers[.contentType] == "application/problem+json")
+        }
+        let g = Fixture()
+        try await g.app().test(.router) { client in
+            let many = #"{"requests":["# + Array(repeating: #"{"member":"us","purpose":"ads-offsite","category":"profile"}"#, count: 10_001).joined(separator: ",") + "]}"
+            let r = try await post(client, "/v1/decisions/batch", token: g.reader, body: many)
+            #expect(r.status == .contentTooLarge)
+            #expect((json(r.body)["detail"] as? String)?.contains("10,000") == true)
+        }
+    }
+}
+
+@Suite struct AuthorisationTests {
+    /// (path, method, token kind, expected status): the whole matrix for the current endpoints.
+    static let matrix: [(String, HTTPRequest.Method, String, HTTPResponse.Status)] = [
+        ("/v1/decisions", .post, "none", .unauthorized),
+        ("/v1/decisions", .post, "reader", .ok),
+        ("/v1/decisions", .post, "gate", .forbidden),
+        ("/v1/decisions", .post, "revoked", .unauthorized),
+        ("/v1/decisions", .post, "garbage", .unauthorized),
+        ("/v1/decisions/batch", .post, "none", .unauthorized),
+        ("/v1/decisions/batch", .post, "reader", .ok),
+        ("/v1/decisions/batch", .post, "gate", .forbidden),
+        ("/v1/decisions/batch", .post, "revoked", .unauthorized),
+        ("/v1/policies", .get, "none", .unauthorized),
+        ("/v1/policies", .get, "gate", .ok),
+        ("/v1/policies", .get, "reader", .ok),
+        ("/healthz", .get, "none", .ok),
+        ("/readyz", .get, "none", .ok),
+    ]
+
+    @Test(arguments: matrix.indices)
+    func eachEndpointAdmitsExactlyTheRightCallers(_ row: Int) async throws {
+        let (path, method, who, expected) = Self.matrix[row]
+        let f = Fixture()
+        let token: String? = switch who {
+        case "reader": f.reader
+        case "gate": f.gate
+        case "revoked": f.revoked
+        case "garbage": "pvs_not-a-real-token"
+        default: nil
+        }
+        let body = path.hasSuffix("batch") ? #"{"requests":[{"member":"us","purpose":"ads-offsite","category":"profile"}]}"#
+            : #"{"member":"us","purpose":"ads-offsite","category":"profile"}"#
+        try await f.app().test(.router) { client in
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let token { headers[.authorization] = "Bearer \(token)" }
+            let r = try await client.execute(uri: path, method: method, headers: headers, body: method == .post ? ByteBuffer(string: body) : nil)
+            #expect(r.status == expected, "\(method) \(path) as \(who)")
+            if expected == .unauthorized { #expect(r.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true) }
+            if expected.code >= 400 { #expect(r.headers[.contentType] == "application/problem+json") }
+        }
+    }
+
+    @Test func aMalformedAuthorizationHeaderIsRefused() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let r = try await client.execute(uri: "/v1/policies", method: .get, headers: [.authorization: "Basic dXNlcjpwYXNz"])
+            #expect(r.status == .unauthorized)
+        }
+    }
+}
+
+@Suite struct OperationalEndpointTests {
+    @Test func readinessFailsWhenTheStoreIsUnreachable() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let ok = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ok.status == .ok)
+            #expect(json(ok.body)["ledger_seq"] as? Int == 5)
+            f.store.failing.store(true, ordering: .relaxed)
+            let down = try await client.execute(uri: "/readyz", method: .get)
+            #expect(down.status == .serviceUnavailable)
+            #expect(down.headers[.contentType] == "application/problem+json")
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+        }
+    }
+
+    @Test func unknownRoutesArePlainProblems() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let r = try await client.execute(uri: "/v1/nothing-here", method: .get)
+            #expect(r.status == .notFound)
+            #expect(r.headers[.contentType] == "application/problem+json")
+        }
+    }
+
+    @Test func policiesListTheVersionInForce() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let r = try await client.execute(uri: "/v1/policies", method: .get, headers: [.authorization: "Bearer \(f.reader)"])
+            let active = json(r.body)["active"] as? [String: Any]
+            #expect(active?["version"] as? String == Policy.seed.version)
+            #expect(active?["digest"] as? String == Policy.seed.digest)
+            #expect(active?["in_force"] as? Bool == true)
+        }
+    }
+}
