@@ -6,12 +6,15 @@ import ProvisoStore
 /// here; `APIMapping` turns them into domain types and back in one place.
 struct APIHandlers: APIProtocol {
     let service: ConsentService
+    let metrics: ServerMetrics
     let now: @Sendable () -> Micros
 
     func decide(_ input: Operations.Decide.Input) async throws -> Operations.Decide.Output {
         _ = try CurrentPrincipal.require(.decisionsRead)
         guard case let .json(body) = input.body else { throw APIError.badRequest("expected application/json") }
-        let decision = service.decide(try APIMapping.request(body), now: now())
+        let request = try APIMapping.request(body)
+        let decision = service.decide(request, now: now())
+        metrics.decided(Purpose(code: request.purpose), allowed: decision.allowed)
         return .ok(.init(body: .json(APIMapping.decision(decision))))
     }
 
@@ -29,6 +32,7 @@ struct APIHandlers: APIProtocol {
             }
         }
         let decisions = service.decide(requests, now: now())
+        for (r, d) in zip(requests, decisions) { metrics.decided(Purpose(code: r.purpose), allowed: d.allowed) }
         return .ok(.init(body: .json(.init(decisions: decisions.map(APIMapping.decision)))))
     }
 
@@ -39,6 +43,10 @@ struct APIHandlers: APIProtocol {
         let scheduled = service.engine.policies.filter { p in p.effectiveFrom.map { Time.micros(dayNumber: $0) > t } ?? false }
         return .ok(.init(body: .json(.init(active: APIMapping.version(active, inForce: true),
                                            scheduled: scheduled.map { APIMapping.version($0, inForce: false) }))))
+    }
+
+    func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
+        .ok(.init(body: .plainText(.init(metrics.exposition()))))
     }
 
     func health(_ input: Operations.Health.Input) async throws -> Operations.Health.Output {

@@ -19,14 +19,15 @@ public struct ServerConfiguration: Sendable {
 
 /// Composes the HTTP application: middleware (errors outermost, then body limit, then
 /// auth) and the OpenAPI handlers. This is what `proviso serve` runs and what tests call.
-public func buildApplication(service: ConsentService, configuration: ServerConfiguration,
+public func buildApplication(service: ConsentService, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
                              now: @escaping @Sendable () -> Micros = { Time.now() }) throws -> some ApplicationProtocol {
     let router = Router()
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
     router.add(middleware: BearerAuthMiddleware(tokens: service.store))
     // Compact JSON: pipelines parse it, and pretty-printing costs time on every answer.
-    try APIHandlers(service: service, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
+    try APIHandlers(service: service, metrics: metrics, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
     return Application(router: router,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "proviso"))
 }

@@ -29,13 +29,18 @@ enum CurrentPrincipal {
     }
 }
 
-/// Resolves `Authorization: Bearer …` to a service principal. A token that is unknown or
-/// revoked is a 401 even on open endpoints: a client sending a bad credential should learn it.
+/// Resolves `Authorization: Bearer …` to a service principal. Everything under `/v1/` needs
+/// credentials, checked before the body is read, so an anonymous caller learns nothing but
+/// 401. A token that is unknown or revoked is a 401 even on open endpoints: a client sending
+/// a bad credential should learn it. Scopes are checked by each operation.
 struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let tokens: any TokenStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        guard let header = request.headers[.authorization] else {
+            if request.uri.path.hasPrefix("/v1/") { throw APIError.unauthorized() }
+            return try await next(request, context)
+        }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
             throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")

@@ -216,12 +216,36 @@ func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body
         }
     }
 
-    @Test func unknownRoutesArePlainProblems() async throws {
+    @Test func unknownRoutesArePlainProblemsAndHiddenFromAnonymousCallers() async throws {
         let f = Fixture()
         try await f.app().test(.router) { client in
-            let r = try await client.execute(uri: "/v1/nothing-here", method: .get)
+            let r = try await client.execute(uri: "/nothing-here", method: .get)
             #expect(r.status == .notFound)
             #expect(r.headers[.contentType] == "application/problem+json")
+            let anonymous = try await client.execute(uri: "/v1/nothing-here", method: .get)
+            #expect(anonymous.status == .unauthorized)
+            let known = try await client.execute(uri: "/v1/nothing-here", method: .get, headers: [.authorization: "Bearer \(f.reader)"])
+            #expect(known.status == .notFound)
+        }
+    }
+
+    @Test func metricsCountDecisionsByPurposeAndOutcomeAndRequestsByRoute() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            _ = try await post(client, "/v1/decisions", token: f.reader, body: #"{"member":"eu","purpose":"genai-training","category":"profile"}"#)
+            _ = try await post(client, "/v1/decisions/batch", token: f.reader, body: """
+                {"requests":[{"member":"us","purpose":"genai-training","category":"profile"},{"member":"us","purpose":"nope","category":"profile"}]}
+                """)
+            _ = try await post(client, "/v1/decisions", token: nil, body: "{}")
+            let r = try await client.execute(uri: "/metrics", method: .get)
+            #expect(r.status == .ok)
+            let text = String(buffer: r.body)
+            #expect(text.contains(#"proviso_decisions_total{purpose="genai-training",outcome="deny"} 1"#), "\(text)")
+            #expect(text.contains(#"proviso_decisions_total{purpose="genai-training",outcome="allow"} 1"#))
+            #expect(text.contains(#"proviso_decisions_total{purpose="unknown",outcome="deny"} 1"#))
+            #expect(text.contains(#"proviso_http_requests_total{route="/v1/decisions",method="POST",status="200"} 1"#))
+            #expect(text.contains(#"proviso_http_requests_total{route="/v1/decisions",method="POST",status="401"} 1"#))
+            #expect(text.contains("proviso_http_request_duration_seconds_bucket"))
         }
     }
 
