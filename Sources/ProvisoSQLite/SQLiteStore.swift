@@ -78,6 +78,15 @@ public final class SQLiteStore: ConsentStore {
                 CREATE UNIQUE INDEX service_tokens_active_name ON service_tokens(name) WHERE revoked_at IS NULL;
                 """)
         }
+        m.registerMigration("003-receipt-keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE receipt_keys (
+                    kid         TEXT    PRIMARY KEY,
+                    private_key BLOB    NOT NULL,
+                    created_at  INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 
@@ -283,6 +292,33 @@ public final class SQLiteStore: ConsentStore {
             return try await pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT name, scopes, created_at, revoked_at FROM service_tokens ORDER BY name, created_at")
                     .map(Self.token(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func receiptKeys() async throws(StoreError) -> [ReceiptKey] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT private_key, kid FROM receipt_keys ORDER BY created_at DESC, kid").map { row in
+                    guard let key = ReceiptKey(privateKey: Array(row[0] as Data)) else {
+                        throw StoreError.corrupt("receipt key \(row[1] as String) cannot be read")
+                    }
+                    return key
+                }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError) {
+        guard let secret = key.privateKeyBytes else { throw .unavailable("only signing keys can be stored") }
+        do {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO receipt_keys (kid, private_key, created_at) VALUES (?, ?, ?)",
+                               arguments: [key.kid, Data(secret), at])
             }
         } catch {
             throw Self.map(error)

@@ -45,6 +45,19 @@ struct APIHandlers: APIProtocol {
                                            scheduled: scheduled.map { APIMapping.version($0, inForce: false) }))))
     }
 
+    func jwks(_ input: Operations.Jwks.Input) async throws -> Operations.Jwks.Output {
+        let keys: [ReceiptKey]
+        do {
+            _ = try await service.store.currentReceiptKey(now: now())
+            keys = try await service.store.receiptKeys()
+        } catch {
+            throw APIError(.serviceUnavailable, "the receipt keys cannot be read right now")
+        }
+        return .ok(.init(body: .applicationJwkSetJson(.init(keys: keys.map { k in
+            .init(kty: "OKP", crv: "Ed25519", x: Base64URL.encode(k.publicKey), kid: k.kid, use: "sig", alg: "EdDSA")
+        }))))
+    }
+
     func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
         .ok(.init(body: .plainText(.init(metrics.exposition()))))
     }

@@ -9,6 +9,7 @@ public final class MemoryStore: ConsentStore {
         var members: [String: Member] = [:]
         var activeDigest: String?
         var tokens: [(token: ServiceToken, hash: [UInt8])] = []
+        var keys: [ReceiptKey] = []
     }
 
     let contents = Mutex(Contents())
@@ -102,6 +103,12 @@ public final class MemoryStore: ConsentStore {
 
     public func tokens() async throws(StoreError) -> [ServiceToken] {
         contents.withLock { c in c.tokens.map(\.token).sorted { ($0.name, $0.createdAt) < ($1.name, $1.createdAt) } }
+    }
+
+    public func receiptKeys() async throws(StoreError) -> [ReceiptKey] { contents.withLock { $0.keys.reversed() } }
+
+    public func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError) {
+        contents.withLock { c in if !c.keys.contains(key) { c.keys.append(key) } }
     }
 
     /// Test hook: lets a test tamper with the ledger the way an attacker with raw access could.

@@ -110,8 +110,25 @@ public protocol TokenStore: Sendable {
     func tokens() async throws(StoreError) -> [ServiceToken]
 }
 
-/// A complete consent store: ledger + members + tokens + a fast way to build the projection.
-public protocol ConsentStore: LedgerStore, MemberStore, TokenStore {
+/// Keys that sign consent receipts. Old keys stay so that old receipts still verify.
+public protocol ReceiptKeyStore: Sendable {
+    /// Every key, newest first (private halves included: callers publish only the public).
+    func receiptKeys() async throws(StoreError) -> [ReceiptKey]
+    func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError)
+}
+
+extension ReceiptKeyStore {
+    /// The newest key, created on first use.
+    public func currentReceiptKey(now: Micros) async throws(StoreError) -> ReceiptKey {
+        if let key = try await receiptKeys().first { return key }
+        try await addReceiptKey(.generate(), at: now)
+        guard let key = try await receiptKeys().first else { throw .unavailable("no receipt key after creating one") }
+        return key
+    }
+}
+
+/// A complete consent store: ledger + members + tokens + keys + a fast way to build the projection.
+public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
 }

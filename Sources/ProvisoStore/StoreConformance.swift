@@ -143,6 +143,15 @@ public enum StoreConformance {
             let all = try await store.tokens()
             try expect(all.count == 2 && all.filter { $0.revokedAt != nil }.count == 1, "listing must keep revoked tokens: \(all)")
         },
+        Check(name: "receipt keys persist, newest first, and the first is created on demand") { store in
+            let first = try await store.currentReceiptKey(now: t0)
+            let again = try await store.currentReceiptKey(now: t0 + 1)
+            try expect(first == again && first.privateKeyBytes != nil, "the current key must be stable and able to sign")
+            let next = ReceiptKey.generate()
+            try await store.addReceiptKey(next, at: t0 + 2)
+            let keys = try await store.receiptKeys()
+            try expect(keys.map(\.kid) == [next.kid, first.kid], "keys must be listed newest first: \(keys.map(\.kid))")
+        },
         Check(name: "bulk appends may skip returning events but report the head") { store in
             let members = (0..<500).map { member("m\($0)") }
             let r = try await store.append(WriteBatch(members: members, actor: "test", recordedAt: t0, returnEvents: false))

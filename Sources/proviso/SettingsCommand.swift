@@ -32,9 +32,17 @@ struct SettingsCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError("could not record the choice: \(error)")
             }
-            guard let e = result.events.last else { throw CLIError("the store recorded nothing") }
+            guard let e = result.events.last, let receipt = Receipt(event: e, issuer: receiptIssuer) else {
+                throw CLIError("the store recorded nothing")
+            }
             Output.stdout.line("recorded seq \(e.seq): \(member) \(draftInput.setting.code) \(draftInput.on ? "on" : "off") "
                 + "effective \(Time.formatRFC3339(draftInput.at)) via \(draftInput.channel.code) under policy \(ctx.policy.version); hash \(e.hashHex)")
+            do {
+                let key = try await ctx.store.currentReceiptKey(now: now)
+                Output.stdout.line("receipt: \(receipt.sign(with: key))")
+            } catch {
+                throw CLIError("the choice is recorded (seq \(e.seq)) but no receipt could be signed: \(error)")
+            }
             Output.stdout.flush()
         }
     }

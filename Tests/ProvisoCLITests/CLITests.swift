@@ -267,3 +267,33 @@ import Testing
         for a in acked { #expect(stored[a.seq] == a.hash, "acknowledged event \(a.seq) is missing or different") }
     }
 }
+
+@Suite struct ReceiptCLITests {
+    @Test func aChangeReturnsAReceiptThatVerifiesOfflineAndDetectsTampering() throws {
+        let w = Workspace()
+        _ = try w.run(["members", "import", w.file("m.jsonl", fixtureMembers)])
+        let set = try w.run(["settings", "set", "eu", "genai-improvement", "off", "--channel", "web"])
+        #expect(set.status == 0, "\(set.stderr)")
+        let line = try #require(set.lines.first { $0.hasPrefix("receipt: ") })
+        let receipt = w.file("r.jws", String(line.dropFirst("receipt: ".count)))
+        let local = try w.run(["receipt", "verify", receipt])
+        #expect(local.status == 0 && local.stdout.contains("valid receipt") && local.stdout.contains("genai-improvement off"), "\(local.stdout)")
+        // A third party with only the published key set, and no database.
+        let jwks = w.file("jwks.json", try w.run(["receipt", "jwks"]).stdout)
+        let other = Workspace()
+        let offline = try other.run(["receipt", "verify", receipt, "--jwks", jwks])
+        #expect(offline.status == 0, "\(offline.stdout)")
+        // The receipt names the ledger event it proves.
+        let seq = try #require(set.lines.first?.split(separator: " ").dropFirst(2).first.map { String($0.dropLast()) })
+        let shown = try w.run(["ledger", "show", "eu", "--json"]).stdout
+        #expect(local.stdout.contains("ledger seq \(seq)") && shown.contains(#""seq":\#(seq)"#))
+        // Flip one character of the signature.
+        var jws = String(line.dropFirst("receipt: ".count))
+        let last = jws.removeLast()
+        jws.append(last == "A" ? "B" : "A")
+        let bad = try w.run(["receipt", "verify", w.file("bad.jws", jws)])
+        #expect(bad.status == 1 && bad.stdout.contains("invalid receipt"))
+        let strange = try other.run(["receipt", "verify", receipt, "--jwks", other.file("empty.json", #"{"keys":[]}"#)])
+        #expect(strange.status == 1 && strange.stdout.contains("unknown key"))
+    }
+}

@@ -24,6 +24,8 @@ final class FlakyStore: ConsentStore {
     func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken? { try check(); return try await inner.activeToken(hash: hash) }
     func revokeToken(name: String, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.revokeToken(name: name, at: at) }
     func tokens() async throws(StoreError) -> [ServiceToken] { try check(); return try await inner.tokens() }
+    func receiptKeys() async throws(StoreError) -> [ReceiptKey] { try check(); return try await inner.receiptKeys() }
+    func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError) { try check(); try await inner.addReceiptKey(key, at: at) }
 }
 
 import Synchronization
@@ -246,6 +248,19 @@ func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body
             #expect(text.contains(#"proviso_http_requests_total{route="/v1/decisions",method="POST",status="200"} 1"#))
             #expect(text.contains(#"proviso_http_requests_total{route="/v1/decisions",method="POST",status="401"} 1"#))
             #expect(text.contains("proviso_http_request_duration_seconds_bucket"))
+        }
+    }
+
+    @Test func theReceiptKeysArePublishedAsAJWKS() async throws {
+        let f = Fixture()
+        try await f.app().test(.router) { client in
+            let r = try await client.execute(uri: "/.well-known/jwks.json", method: .get)
+            #expect(r.status == .ok)
+            #expect(r.headers[.contentType]?.hasPrefix("application/jwk-set+json") == true)
+            let keys = try ReceiptKey.keys(fromJWKS: String(buffer: r.body))
+            let stored = try await f.store.receiptKeys()
+            #expect(keys.map(\.kid) == stored.map(\.kid) && !keys.isEmpty)
+            #expect(!String(buffer: r.body).contains(Base64URL.encode(stored[0].privateKeyBytes!)))
         }
     }
 
