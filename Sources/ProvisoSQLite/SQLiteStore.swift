@@ -87,6 +87,23 @@ public final class SQLiteStore: ConsentStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("004-member-credentials-and-sessions") { db in
+            try db.execute(sql: """
+                CREATE TABLE member_credentials (
+                    member_id     TEXT    PRIMARY KEY REFERENCES members(id),
+                    password_hash TEXT    NOT NULL,
+                    updated_at    INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE member_sessions (
+                    id_hash    BLOB    PRIMARY KEY,
+                    member_id  TEXT    NOT NULL,
+                    csrf_token TEXT    NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX member_sessions_by_expiry ON member_sessions(expires_at);
+                """)
+        }
         return m
     }
 
@@ -237,6 +254,14 @@ public final class SQLiteStore: ConsentStore {
         }
     }
 
+    public func memberID(handle: String) async throws(StoreError) -> String? {
+        do {
+            return try await pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM members WHERE handle = ?", arguments: [handle]) }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
     public func memberCount() async throws(StoreError) -> Int {
         do {
             return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM members") ?? 0 }
@@ -320,6 +345,66 @@ public final class SQLiteStore: ConsentStore {
                 try db.execute(sql: "INSERT OR IGNORE INTO receipt_keys (kid, private_key, created_at) VALUES (?, ?, ?)",
                                arguments: [key.kid, Data(secret), at])
             }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func setPasswordHash(member: String, hash: String, at: Micros) async throws(StoreError) {
+        do {
+            try await pool.write { db in
+                guard try Int.fetchOne(db, sql: "SELECT 1 FROM members WHERE id = ?", arguments: [member]) != nil else {
+                    throw StoreError.unknownMember(member)
+                }
+                try db.execute(sql: """
+                    INSERT INTO member_credentials (member_id, password_hash, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(member_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at
+                    """, arguments: [member, hash, at])
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func passwordHash(member: String) async throws(StoreError) -> String? {
+        do {
+            return try await pool.read { db in
+                try String.fetchOne(db, sql: "SELECT password_hash FROM member_credentials WHERE member_id = ?", arguments: [member])
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError) {
+        do {
+            try await pool.write { db in
+                // Expired sessions are swept as new ones are made, so the table stays small.
+                try db.execute(sql: "DELETE FROM member_sessions WHERE expires_at <= ?", arguments: [session.createdAt])
+                try db.execute(sql: """
+                    INSERT INTO member_sessions (id_hash, member_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [Data(idHash), session.memberID, session.csrfToken, session.createdAt, session.expiresAt])
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession? {
+        do {
+            return try await pool.read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT member_id, csrf_token, created_at, expires_at FROM member_sessions WHERE id_hash = ? AND expires_at > ?
+                    """, arguments: [Data(idHash), now]).map { MemberSession(memberID: $0[0], csrfToken: $0[1], createdAt: $0[2], expiresAt: $0[3]) }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func deleteSession(idHash: [UInt8]) async throws(StoreError) {
+        do {
+            try await pool.write { db in try db.execute(sql: "DELETE FROM member_sessions WHERE id_hash = ?", arguments: [Data(idHash)]) }
         } catch {
             throw Self.map(error)
         }

@@ -1,3 +1,5 @@
+import HummingbirdBcrypt
+import NIOPosix
 import ProvisoAPI
 import ProvisoCore
 import ProvisoStore
@@ -7,7 +9,109 @@ import ProvisoStore
 struct APIHandlers: APIProtocol {
     let service: ConsentService
     let metrics: ServerMetrics
+    let configuration: ServerConfiguration
     let now: @Sendable () -> Micros
+
+    // MARK: sessions
+
+    /// A bcrypt hash nobody's password matches, verified when the member is unknown so that
+    /// timing does not tell which members exist.
+    static let decoyHash = Bcrypt.hash("proviso-decoy-password", cost: 4)
+
+    func logIn(_ input: Operations.LogIn.Input) async throws -> Operations.LogIn.Output {
+        guard case let .json(body) = input.body else { throw APIError.badRequest("expected application/json") }
+        let t = now()
+        var memberID: String?
+        do {
+            memberID = try await service.store.member(body.member) != nil ? body.member : try await service.store.memberID(handle: body.member)
+        } catch {
+            throw APIError(.serviceUnavailable, "sign-in is unavailable right now")
+        }
+        let stored = try? await memberID.asyncFlatMap { try await service.store.passwordHash(member: $0) }
+        let hash = stored ?? Self.decoyHash
+        let password = body.password
+        // bcrypt is deliberately slow: run it on the thread pool, not the cooperative pool.
+        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        guard matches, stored != nil, let memberID else { throw APIError.unauthorized("unknown member or wrong password") }
+        let sessionID = TokenSecret.generate()
+        let session = MemberSession(memberID: memberID, csrfToken: TokenSecret.generate(), createdAt: t,
+                                    expiresAt: t + configuration.sessionSeconds * Time.microsPerSecond)
+        do {
+            try await service.store.createSession(session, idHash: TokenSecret.hash(sessionID))
+        } catch {
+            throw APIError(.serviceUnavailable, "sign-in is unavailable right now")
+        }
+        CurrentRequest.setCookie(Self.cookie(sessionID, maxAge: configuration.sessionSeconds))
+        return .ok(.init(body: .json(.init(member: memberID, csrfToken: session.csrfToken, expiresAt: Time.formatRFC3339(session.expiresAt)))))
+    }
+
+    func logOut(_ input: Operations.LogOut.Input) async throws -> Operations.LogOut.Output {
+        _ = try CurrentPrincipal.requireAny()
+        if let cookie = CurrentRequest.cookie {
+            try? await service.store.deleteSession(idHash: TokenSecret.hash(cookie))
+        }
+        CurrentRequest.setCookie(Self.cookie("", maxAge: 0))
+        return .noContent(.init())
+    }
+
+    /// The session cookie: HttpOnly (no script reads it), SameSite=Lax (no cross-site posts).
+    static func cookie(_ value: String, maxAge: Int64) -> String {
+        "\(sessionCookie)=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)"
+    }
+
+    // MARK: members
+
+    func getMemberSettings(_ input: Operations.GetMemberSettings.Input) async throws -> Operations.GetMemberSettings.Output {
+        let member = input.path.member
+        _ = try CurrentPrincipal.requireAccess(toMember: member)
+        var t = now()
+        if let at = input.query.at {
+            guard let parsed = Time.parseRFC3339(at) else { throw APIError.badRequest("at \"\(at)\" is not an RFC 3339 time") }
+            t = parsed
+        }
+        guard let view = service.settings(member: member, at: t) else { throw APIError(.notFound, "unknown member \"\(member)\"") }
+        let policy = service.engine.policy(at: t)
+        return .ok(.init(body: .json(.init(member: member, region: view.region.code, at: Time.formatRFC3339(t), policyVersion: policy.version,
+                                           ledgerSeq: view.ledgerSeq, settings: view.statuses.map { APIMapping.status($0, policy) }))))
+    }
+
+    func changeMemberSetting(_ input: Operations.ChangeMemberSetting.Input) async throws -> Operations.ChangeMemberSetting.Output {
+        let member = input.path.member
+        let principal = try CurrentPrincipal.requireAccess(toMember: member)
+        guard case let .json(body) = input.body else { throw APIError.badRequest("expected application/json") }
+        guard let setting = SettingID(code: input.path.setting) else {
+            throw APIError(.unprocessableContent, "unknown setting \"\(input.path.setting)\" (known: \(SettingID.allCases.map(\.code).joined(separator: ", ")))")
+        }
+        guard service.knows(member: member) else { throw APIError(.notFound, "unknown member \"\(member)\"") }
+        let t = now()
+        let channel: Channel = if case .member = principal { .web } else { .api }
+        let recorded: (event: LedgerEvent, receipt: String)
+        do {
+            recorded = try await service.change(member: member, setting: setting, on: body.value == .on, channel: channel,
+                                                actor: CurrentPrincipal.actor(principal), now: t)
+        } catch StoreError.unknownMember {
+            throw APIError(.notFound, "unknown member \"\(member)\"")
+        } catch {
+            throw APIError(.serviceUnavailable, "the change could not be recorded; nothing was changed")
+        }
+        let policy = service.engine.policy(at: t)
+        guard let status = service.settings(member: member, at: t)?.statuses.first(where: { $0.setting == setting }) else {
+            throw APIError(.serviceUnavailable, "the change was recorded but cannot be shown")
+        }
+        return .ok(.init(body: .json(.init(setting: APIMapping.status(status, policy), ledgerSeq: recorded.event.seq,
+                                           eventHash: recorded.event.hashHex, receipt: recorded.receipt))))
+    }
+
+    func getMemberHistory(_ input: Operations.GetMemberHistory.Input) async throws -> Operations.GetMemberHistory.Output {
+        let member = input.path.member
+        _ = try CurrentPrincipal.requireAccess(toMember: member)
+        guard service.knows(member: member) else { throw APIError(.notFound, "unknown member \"\(member)\"") }
+        let events: [LedgerEvent]
+        do { events = try await service.store.events(member: member) } catch {
+            throw APIError(.serviceUnavailable, "the history cannot be read right now")
+        }
+        return .ok(.init(body: .json(.init(member: member, events: events.map(APIMapping.history)))))
+    }
 
     func decide(_ input: Operations.Decide.Input) async throws -> Operations.Decide.Output {
         _ = try CurrentPrincipal.require(.decisionsRead)
@@ -93,6 +197,22 @@ enum APIMapping {
         return DecisionRequest(member: r.member, purpose: r.purpose, category: r.category, at: try time(r.at, "at"),
                                createdAt: try time(r.createdAt, "created_at"), visibility: visibility,
                                sensitive: r.sensitive ?? false, gpc: r.gpc ?? false)
+    }
+
+    static func status(_ st: SettingStatus, _ policy: Policy) -> Components.Schemas.SettingStatus {
+        let definition = policy.setting(st.setting)
+        var dependsOn: String?
+        if case let .dependency(d) = st.source { dependsOn = d.code }
+        return .init(setting: st.setting.code, label: definition?.label ?? st.setting.code, section: definition?.section ?? "",
+                     value: st.on ? .on : .off, source: st.source.code, since: st.since.map(Time.formatRFC3339),
+                     explanation: st.explanation, dependsOn: dependsOn)
+    }
+
+    static func history(_ e: LedgerEvent) -> Components.Schemas.HistoryEvent {
+        .init(seq: e.seq, kind: e.kind.rawValue, recordedAt: Time.formatRFC3339(e.recordedAt), setting: e.draft.setting?.code,
+              value: e.draft.value.map { $0 ? "on" : "off" }, effectiveAt: e.draft.effectiveAt.map(Time.formatRFC3339),
+              channel: e.draft.channel?.code, actor: e.draft.actor, policyVersion: e.draft.policyVersion, hash: e.hashHex,
+              prevHash: LedgerHash.hex(e.prevHash))
     }
 
     static func decision(_ d: Decision) -> Components.Schemas.Decision {

@@ -9,11 +9,18 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// Largest request body accepted; a batch of 10,000 decisions is well under 4 MiB.
     public var maxBodyBytes: Int
+    /// How long a member stays signed in.
+    public var sessionSeconds: Int64
+    /// bcrypt cost for member passwords (12 in production; tests use the minimum, 4).
+    public var bcryptCost: UInt8
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, sessionSeconds: Int64 = 12 * 3600,
+                bcryptCost: UInt8 = 12) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
+        self.sessionSeconds = sessionSeconds
+        self.bcryptCost = bcryptCost
     }
 }
 
@@ -25,9 +32,9 @@ public func buildApplication(service: ConsentService, configuration: ServerConfi
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
-    router.add(middleware: BearerAuthMiddleware(tokens: service.store))
+    router.add(middleware: AuthMiddleware(store: service.store, now: now))
     // Compact JSON: pipelines parse it, and pretty-printing costs time on every answer.
-    try APIHandlers(service: service, metrics: metrics, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
+    try APIHandlers(service: service, metrics: metrics, configuration: configuration, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
     return Application(router: router,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "proviso"))
 }

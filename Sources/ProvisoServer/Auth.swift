@@ -1,10 +1,14 @@
 public import Hummingbird
+import HTTPTypes
+import Synchronization
 public import ProvisoCore
 import ProvisoStore
 
 /// Who is calling. Members (sessions) join this when the web pages arrive.
 public enum Principal: Sendable, Equatable {
     case service(name: String, scopes: Set<Scope>)
+    /// A member signed in with a session cookie.
+    case member(id: String)
 }
 
 /// The authenticated caller of the current request, for the OpenAPI handlers (which do not
@@ -18,8 +22,30 @@ enum CurrentPrincipal {
         switch p {
         case let .service(name, scopes):
             guard scopes.contains(scope) else { throw .forbidden("token \"\(name)\" lacks the scope \(scope.rawValue)") }
+        case .member:
+            throw .forbidden("members cannot use this operation; it needs a service token with \(scope.rawValue)")
         }
         return p
+    }
+
+    /// A member reaches only their own data; a service needs `members:admin`.
+    static func requireAccess(toMember member: String) throws(APIError) -> Principal {
+        guard let p = value else { throw .unauthorized() }
+        switch p {
+        case let .member(id):
+            guard id == member else { throw .forbidden("members can reach only their own settings and history") }
+        case let .service(name, scopes):
+            guard scopes.contains(.membersAdmin) else { throw .forbidden("token \"\(name)\" lacks the scope members:admin") }
+        }
+        return p
+    }
+
+    /// The actor recorded in the ledger for this caller.
+    static func actor(_ p: Principal) -> String {
+        switch p {
+        case let .member(id): "member:\(id)"
+        case let .service(name, _): "token:\(name)"
+        }
     }
 
     /// Any authenticated caller.
@@ -29,16 +55,63 @@ enum CurrentPrincipal {
     }
 }
 
-/// Resolves `Authorization: Bearer …` to a service principal. Everything under `/v1/` needs
-/// credentials, checked before the body is read, so an anonymous caller learns nothing but
-/// 401. A token that is unknown or revoked is a 401 even on open endpoints: a client sending
-/// a bad credential should learn it. Scopes are checked by each operation.
-struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let tokens: any TokenStore
+/// Per-request values the OpenAPI handlers need beyond their typed input: the raw session
+/// cookie (to end it at logout) and cookies to set on the response. Cookies are set here, not
+/// through the generated headers, because those percent-encode `;` and `=`.
+enum CurrentRequest {
+    @TaskLocal static var cookie: String?
+    @TaskLocal static var jar: CookieJar?
+
+    static func setCookie(_ value: String) { jar?.cookies.withLock { $0.append(value) } }
+}
+
+final class CookieJar: Sendable {
+    let cookies = Mutex<[String]>([])
+}
+
+/// The session cookie's name.
+let sessionCookie = "proviso_session"
+
+/// Resolves the caller: `Authorization: Bearer …` to a service, else the session cookie to a
+/// member. Everything under `/v1/` (but signing in) needs credentials, checked before the
+/// body is read, so an anonymous caller learns nothing but 401. A token that is unknown or
+/// revoked is a 401 even on open endpoints: a client sending a bad credential should learn
+/// it. A request authenticated by cookie that changes anything must carry the session's CSRF
+/// token. Scopes and member access are checked by each operation.
+struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let store: any ConsentStore
+    let now: @Sendable () -> Micros
+
+    static func isSafe(_ m: HTTPRequest.Method) -> Bool { m == .get || m == .head || m == .options }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let jar = CookieJar()
+        var response = try await CurrentRequest.$jar.withValue(jar) { try await authenticate(request, context: context, next: next) }
+        for cookie in jar.cookies.withLock({ $0 }) { response.headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return response
+    }
+
+    func authenticate(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
-            if request.uri.path.hasPrefix("/v1/") { throw APIError.unauthorized() }
+            if let cookie = request.cookies[sessionCookie]?.value {
+                let session: MemberSession?
+                do { session = try await store.session(idHash: TokenSecret.hash(cookie), now: now()) } catch {
+                    throw APIError(.serviceUnavailable, "the session cannot be checked right now")
+                }
+                if let session {
+                    if !Self.isSafe(request.method) {
+                        guard let sent = request.headers[csrfHeader], constantTimeEqual(sent, session.csrfToken) else {
+                            throw APIError.forbidden("missing or invalid CSRF token (send the X-CSRF-Token header)")
+                        }
+                    }
+                    return try await CurrentPrincipal.$value.withValue(.member(id: session.memberID)) {
+                        try await CurrentRequest.$cookie.withValue(cookie) { try await next(request, context) }
+                    }
+                }
+            }
+            if request.uri.path.hasPrefix("/v1/"), request.uri.path != "/v1/session" || request.method != .post {
+                throw APIError.unauthorized()
+            }
             return try await next(request, context)
         }
         let parts = header.split(separator: " ", maxSplits: 1)
@@ -47,7 +120,7 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let token: ServiceToken?
         do {
-            token = try await tokens.activeToken(hash: TokenSecret.hash(String(parts[1])))
+            token = try await store.activeToken(hash: TokenSecret.hash(String(parts[1])))
         } catch {
             throw APIError(.serviceUnavailable, "credentials cannot be checked right now")
         }
@@ -56,4 +129,16 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             try await next(request, context)
         }
     }
+}
+
+/// The header that carries the CSRF token on unsafe requests made with the session cookie.
+let csrfHeader = HTTPField.Name("X-CSRF-Token")!
+
+/// Compares secrets without an early exit, so timing does not leak how much matched.
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var diff: UInt8 = 0
+    for i in 0..<x.count { diff |= x[i] ^ y[i] }
+    return diff == 0
 }

@@ -9,17 +9,21 @@ public final class ConsentService: Sendable {
     public let store: any ConsentStore
     public let engine: DecisionEngine
     let state: Mutex<ConsentState>
+    let signingKey = Mutex<ReceiptKey?>(nil)
+    /// The `iss` of receipts.
+    public let issuer: String
 
-    public init(store: any ConsentStore, engine: DecisionEngine, state: ConsentState) {
+    public init(store: any ConsentStore, engine: DecisionEngine, state: ConsentState, issuer: String = "proviso") {
         self.store = store
         self.engine = engine
         self.state = Mutex(state)
+        self.issuer = issuer
     }
 
     /// Builds the service by loading the projection from the store.
-    public static func load(store: any ConsentStore, policy: Policy) async throws(StoreError) -> ConsentService {
+    public static func load(store: any ConsentStore, policy: Policy, issuer: String = "proviso") async throws(StoreError) -> ConsentService {
         let state = try await store.loadState()
-        return ConsentService(store: store, engine: DecisionEngine(policy: policy), state: state)
+        return ConsentService(store: store, engine: DecisionEngine(policy: policy), state: state, issuer: issuer)
     }
 
     /// One decision, read under the lock (a decision takes nanoseconds).
@@ -34,6 +38,50 @@ public final class ConsentService: Sendable {
         return requests.map { engine.decide($0.query(in: snapshot, now: now), in: snapshot) }
     }
 
+    /// Records a member's choice: ledger first (durable when this returns), then the
+    /// projection, then the signed receipt of the recorded event.
+    public func change(member: String, setting: SettingID, on: Bool, channel: Channel, actor: String,
+                       now: Micros) async throws(StoreError) -> (event: LedgerEvent, receipt: String) {
+        let policy = engine.policy(at: now)
+        let result = try await store.append(WriteBatch(
+            events: [.choice(member: member, setting: setting, on: on, at: now, channel: channel, actor: actor, policyVersion: policy.version)],
+            policy: policy, actor: actor, recordedAt: now))
+        state.withLock { s in for e in result.events { s.apply(e) } }
+        guard let event = result.events.last, let receipt = Receipt(event: event, issuer: issuer) else {
+            throw .unavailable("the store did not return the recorded event")
+        }
+        let key = try await receiptKey(now: now)
+        return (event, receipt.sign(with: key))
+    }
+
+    /// The receipt signing key, read once from the store and kept.
+    func receiptKey(now: Micros) async throws(StoreError) -> ReceiptKey {
+        if let key = signingKey.withLock({ $0 }) { return key }
+        let key = try await store.currentReceiptKey(now: now)
+        signingKey.withLock { $0 = key }
+        return key
+    }
+
+    /// A member's effective settings at `t`, explained; `nil` for an unknown member.
+    public func settings(member: String, at t: Micros) -> (region: RegionGroup, statuses: [SettingStatus], ledgerSeq: Int64)? {
+        state.withLock { s in
+            let m = s.memberIndex(member)
+            guard m >= 0 else { return nil }
+            return (s.region(of: m), engine.settings(member: m, at: t, in: s), s.ledgerSeq)
+        }
+    }
+
+    /// Whether the projection knows this member.
+    public func knows(member: String) -> Bool { state.withLock { $0.memberIndex(member) >= 0 } }
+
     /// The ledger sequence the projection reflects.
     public var ledgerSeq: Int64 { state.withLock { $0.ledgerSeq } }
+}
+
+extension Optional where Wrapped: Sendable {
+    /// `flatMap` with an async transform.
+    func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
 }

@@ -10,6 +10,8 @@ public final class MemoryStore: ConsentStore {
         var activeDigest: String?
         var tokens: [(token: ServiceToken, hash: [UInt8])] = []
         var keys: [ReceiptKey] = []
+        var passwords: [String: String] = [:]
+        var sessions: [[UInt8]: MemberSession] = [:]
     }
 
     let contents = Mutex(Contents())
@@ -68,6 +70,10 @@ public final class MemoryStore: ConsentStore {
 
     public func member(_ id: String) async throws(StoreError) -> Member? { contents.withLock { $0.members[id] } }
 
+    public func memberID(handle: String) async throws(StoreError) -> String? {
+        contents.withLock { c in c.members.values.first { $0.handle == handle }?.id }
+    }
+
     public func memberCount() async throws(StoreError) -> Int { contents.withLock { $0.members.count } }
 
     public func loadState() async throws(StoreError) -> ConsentState {
@@ -110,6 +116,25 @@ public final class MemoryStore: ConsentStore {
     public func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError) {
         contents.withLock { c in if !c.keys.contains(key) { c.keys.append(key) } }
     }
+
+    public func setPasswordHash(member: String, hash: String, at: Micros) async throws(StoreError) {
+        try contents.withLock { c throws(StoreError) in
+            guard c.members[member] != nil else { throw .unknownMember(member) }
+            c.passwords[member] = hash
+        }
+    }
+
+    public func passwordHash(member: String) async throws(StoreError) -> String? { contents.withLock { $0.passwords[member] } }
+
+    public func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError) {
+        contents.withLock { $0.sessions[idHash] = session }
+    }
+
+    public func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession? {
+        contents.withLock { c in c.sessions[idHash].flatMap { $0.expiresAt > now ? $0 : nil } }
+    }
+
+    public func deleteSession(idHash: [UInt8]) async throws(StoreError) { contents.withLock { _ = $0.sessions.removeValue(forKey: idHash) } }
 
     /// Test hook: lets a test tamper with the ledger the way an attacker with raw access could.
     public func tamper(_ body: (inout [LedgerEvent]) -> Void) {

@@ -80,6 +80,8 @@ public protocol LedgerStore: Sendable {
 /// Member records (the current attributes; their history is in the ledger).
 public protocol MemberStore: Sendable {
     func member(_ id: String) async throws(StoreError) -> Member?
+    /// The id of the member with this handle, if any.
+    func memberID(handle: String) async throws(StoreError) -> String?
     func memberCount() async throws(StoreError) -> Int
 }
 
@@ -127,8 +129,37 @@ extension ReceiptKeyStore {
     }
 }
 
-/// A complete consent store: ledger + members + tokens + keys + a fast way to build the projection.
-public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore {
+/// A signed-in member's session. The cookie carries a random id; only its hash is stored.
+public struct MemberSession: Sendable, Equatable {
+    public var memberID: String
+    /// The token unsafe requests must echo (header `X-CSRF-Token` or form field `csrf`).
+    public var csrfToken: String
+    public var createdAt: Micros
+    public var expiresAt: Micros
+
+    public init(memberID: String, csrfToken: String, createdAt: Micros, expiresAt: Micros) {
+        self.memberID = memberID
+        self.csrfToken = csrfToken
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Member passwords (bcrypt hashes) and sessions, persisted so they survive restarts and are
+/// shared by every server instance.
+public protocol SessionStore: Sendable {
+    /// Sets a member's password hash; `.unknownMember` if there is no such member.
+    func setPasswordHash(member: String, hash: String, at: Micros) async throws(StoreError)
+    func passwordHash(member: String) async throws(StoreError) -> String?
+    func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError)
+    /// The session with this id hash if it has not expired at `now`.
+    func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession?
+    func deleteSession(idHash: [UInt8]) async throws(StoreError)
+}
+
+/// A complete consent store: ledger + members + tokens + keys + sessions + a fast way to
+/// build the projection.
+public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
 }

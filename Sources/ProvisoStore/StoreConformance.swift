@@ -23,7 +23,7 @@ public enum StoreConformance {
     static let t0: Micros = Time.parseRFC3339("2026-01-01T00:00:00Z")!
 
     static func member(_ id: String, _ country: String = "DE", handle: String? = nil) -> Member {
-        Member(id: id, country: country, birthDay: Time.parseDate("1990-05-17")!, handle: handle, name: "Member \(id)")
+        Member(id: id, country: country, birthDay: Time.parseDate("1990-05-17")!, handle: handle ?? "handle-\(id)", name: "Member \(id)")
     }
 
     static func choice(_ id: String, _ s: SettingID, _ on: Bool, at: Micros) -> EventDraft {
@@ -76,6 +76,8 @@ public enum StoreConformance {
             try expect(r2.events.map(\.kind) == [.memberChanged], "only the changed member gets an event")
             let stored = try await store.member("b")
             try expect(stored == moved, "the stored member must be the new version")
+            let byHandle = try await store.memberID(handle: "handle-a")
+            try expect(byHandle == "a", "a member must be found by handle")
             let events = try await store.events(member: "b")
             try expect(events.map(\.kind) == [.memberRegistered, .memberChanged], "member history wrong: \(events.map(\.kind))")
             try expect(events.last?.draft.payload == moved.payload, "the event must carry the member's canonical payload")
@@ -151,6 +153,25 @@ public enum StoreConformance {
             try await store.addReceiptKey(next, at: t0 + 2)
             let keys = try await store.receiptKeys()
             try expect(keys.map(\.kid) == [next.kid, first.kid], "keys must be listed newest first: \(keys.map(\.kid))")
+        },
+        Check(name: "passwords belong to existing members and sessions expire") { store in
+            _ = try await store.append(WriteBatch(members: [member("a")], actor: "test", recordedAt: t0))
+            try await store.setPasswordHash(member: "a", hash: "$2b$04$x", at: t0)
+            let hash = try await store.passwordHash(member: "a")
+            try expect(hash == "$2b$04$x", "password hash not stored")
+            do {
+                try await store.setPasswordHash(member: "ghost", hash: "h", at: t0)
+                throw Failure(message: "a password for an unknown member must be refused")
+            } catch StoreError.unknownMember {}
+            let id = TokenSecret.hash("session-1")
+            try await store.createSession(MemberSession(memberID: "a", csrfToken: "c", createdAt: t0, expiresAt: t0 + 100), idHash: id)
+            let live = try await store.session(idHash: id, now: t0 + 99)
+            try expect(live?.memberID == "a" && live?.csrfToken == "c", "session not found while valid")
+            let expired = try await store.session(idHash: id, now: t0 + 100)
+            try expect(expired == nil, "an expired session must not be returned")
+            try await store.deleteSession(idHash: id)
+            let gone = try await store.session(idHash: id, now: t0)
+            try expect(gone == nil, "a deleted session must not be returned")
         },
         Check(name: "bulk appends may skip returning events but report the head") { store in
             let members = (0..<500).map { member("m\($0)") }

@@ -2,10 +2,39 @@ import ArgumentParser
 import Foundation
 import ProvisoCore
 import ProvisoStore
+import HummingbirdBcrypt
 
 struct MembersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "members", abstract: "Manage members.", subcommands: [Import.self])
+        commandName: "members", abstract: "Manage members.", subcommands: [Import.self, SetPassword.self])
+
+    struct SetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password",
+            abstract: "Set a member's sign-in password, read from the first line of stdin (stored as a bcrypt hash).")
+
+        @Argument(help: "Member id.") var member: String
+        @Option(help: "bcrypt cost (10–16).") var cost: UInt8 = 12
+        @OptionGroup var globals: GlobalOptions
+
+        func validate() throws {
+            guard (10...16).contains(cost) else { throw ValidationError("--cost must be between 10 and 16") }
+        }
+
+        func run() async throws {
+            guard let password = readLine(strippingNewline: true), password.count >= 8 else {
+                throw CLIError("give a password of at least 8 characters on stdin, e.g. `proviso members set-password \(member) < file`")
+            }
+            let hash = Bcrypt.hash(password, cost: cost)
+            do { try await globals.openStore().setPasswordHash(member: member, hash: hash, at: Time.now()) } catch StoreError.unknownMember {
+                throw CLIError("unknown member \"\(member)\"")
+            } catch {
+                throw CLIError("cannot set the password: \(error)")
+            }
+            Output.stdout.line("password set for \(member)")
+            Output.stdout.flush()
+        }
+    }
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -19,6 +19,7 @@ final class FlakyStore: ConsentStore {
     func head() async throws(StoreError) -> LedgerEvent? { try check(); return try await inner.head() }
     func member(_ id: String) async throws(StoreError) -> Member? { try check(); return try await inner.member(id) }
     func memberCount() async throws(StoreError) -> Int { try check(); return try await inner.memberCount() }
+    func memberID(handle: String) async throws(StoreError) -> String? { try check(); return try await inner.memberID(handle: handle) }
     func loadState() async throws(StoreError) -> ConsentState { try check(); return try await inner.loadState() }
     func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) { try check(); try await inner.createToken(token, hash: hash) }
     func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken? { try check(); return try await inner.activeToken(hash: hash) }
@@ -26,6 +27,11 @@ final class FlakyStore: ConsentStore {
     func tokens() async throws(StoreError) -> [ServiceToken] { try check(); return try await inner.tokens() }
     func receiptKeys() async throws(StoreError) -> [ReceiptKey] { try check(); return try await inner.receiptKeys() }
     func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError) { try check(); try await inner.addReceiptKey(key, at: at) }
+    func setPasswordHash(member: String, hash: String, at: Micros) async throws(StoreError) { try check(); try await inner.setPasswordHash(member: member, hash: hash, at: at) }
+    func passwordHash(member: String) async throws(StoreError) -> String? { try check(); return try await inner.passwordHash(member: member) }
+    func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError) { try check(); try await inner.createSession(session, idHash: idHash) }
+    func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession? { try check(); return try await inner.session(idHash: idHash, now: now) }
+    func deleteSession(idHash: [UInt8]) async throws(StoreError) { try check(); try await inner.deleteSession(idHash: idHash) }
 }
 
 import Synchronization
