@@ -1,5 +1,3 @@
-import HummingbirdBcrypt
-import NIOPosix
 import ProvisoAPI
 import ProvisoCore
 import ProvisoStore
@@ -14,35 +12,13 @@ struct APIHandlers: APIProtocol {
 
     // MARK: sessions
 
-    /// A bcrypt hash nobody's password matches, verified when the member is unknown so that
-    /// timing does not tell which members exist.
-    static let decoyHash = Bcrypt.hash("proviso-decoy-password", cost: 4)
-
     func logIn(_ input: Operations.LogIn.Input) async throws -> Operations.LogIn.Output {
         guard case let .json(body) = input.body else { throw APIError.badRequest("expected application/json") }
-        let t = now()
-        var memberID: String?
-        do {
-            memberID = try await service.store.member(body.member) != nil ? body.member : try await service.store.memberID(handle: body.member)
-        } catch {
-            throw APIError(.serviceUnavailable, "sign-in is unavailable right now")
-        }
-        let stored = try? await memberID.asyncFlatMap { try await service.store.passwordHash(member: $0) }
-        let hash = stored ?? Self.decoyHash
-        let password = body.password
-        // bcrypt is deliberately slow: run it on the thread pool, not the cooperative pool.
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
-        guard matches, stored != nil, let memberID else { throw APIError.unauthorized("unknown member or wrong password") }
-        let sessionID = TokenSecret.generate()
-        let session = MemberSession(memberID: memberID, csrfToken: TokenSecret.generate(), createdAt: t,
-                                    expiresAt: t + configuration.sessionSeconds * Time.microsPerSecond)
-        do {
-            try await service.store.createSession(session, idHash: TokenSecret.hash(sessionID))
-        } catch {
-            throw APIError(.serviceUnavailable, "sign-in is unavailable right now")
-        }
-        CurrentRequest.setCookie(Self.cookie(sessionID, maxAge: configuration.sessionSeconds))
-        return .ok(.init(body: .json(.init(member: memberID, csrfToken: session.csrfToken, expiresAt: Time.formatRFC3339(session.expiresAt)))))
+        let signIn = SignIn(store: service.store, sessionSeconds: configuration.sessionSeconds)
+        let (cookie, session) = try await signIn.signIn(member: body.member, password: body.password, now: now())
+        CurrentRequest.setCookie(SignIn.cookie(cookie, maxAge: configuration.sessionSeconds))
+        return .ok(.init(body: .json(.init(member: session.memberID, csrfToken: session.csrfToken,
+                                           expiresAt: Time.formatRFC3339(session.expiresAt)))))
     }
 
     func logOut(_ input: Operations.LogOut.Input) async throws -> Operations.LogOut.Output {
@@ -50,13 +26,8 @@ struct APIHandlers: APIProtocol {
         if let cookie = CurrentRequest.cookie {
             try? await service.store.deleteSession(idHash: TokenSecret.hash(cookie))
         }
-        CurrentRequest.setCookie(Self.cookie("", maxAge: 0))
+        CurrentRequest.setCookie(SignIn.cookie("", maxAge: 0))
         return .noContent(.init())
-    }
-
-    /// The session cookie: HttpOnly (no script reads it), SameSite=Lax (no cross-site posts).
-    static func cookie(_ value: String, maxAge: Int64) -> String {
-        "\(sessionCookie)=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)"
     }
 
     // MARK: members

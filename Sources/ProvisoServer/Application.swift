@@ -29,12 +29,14 @@ public struct ServerConfiguration: Sendable {
 public func buildApplication(service: ConsentService, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
                              now: @escaping @Sendable () -> Micros = { Time.now() }) throws -> some ApplicationProtocol {
     let router = Router()
+    let pages = try WebPages(service: service, configuration: configuration, now: now)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
-    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: ProblemMiddleware(pages: pages))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
     router.add(middleware: AuthMiddleware(store: service.store, now: now))
     // Compact JSON: pipelines parse it, and pretty-printing costs time on every answer.
     try APIHandlers(service: service, metrics: metrics, configuration: configuration, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
+    pages.addRoutes(to: router)
     return Application(router: router,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "proviso"))
 }

@@ -61,6 +61,7 @@ enum CurrentPrincipal {
 enum CurrentRequest {
     @TaskLocal static var cookie: String?
     @TaskLocal static var jar: CookieJar?
+    @TaskLocal static var session: MemberSession?
 
     static func setCookie(_ value: String) { jar?.cookies.withLock { $0.append(value) } }
 }
@@ -99,13 +100,17 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
                     throw APIError(.serviceUnavailable, "the session cannot be checked right now")
                 }
                 if let session {
-                    if !Self.isSafe(request.method) {
+                    // The JSON API takes the CSRF token in a header; the web forms carry it as a
+                    // field, checked by the page controller.
+                    if !Self.isSafe(request.method), request.uri.path.hasPrefix("/v1/") {
                         guard let sent = request.headers[csrfHeader], constantTimeEqual(sent, session.csrfToken) else {
                             throw APIError.forbidden("missing or invalid CSRF token (send the X-CSRF-Token header)")
                         }
                     }
                     return try await CurrentPrincipal.$value.withValue(.member(id: session.memberID)) {
-                        try await CurrentRequest.$cookie.withValue(cookie) { try await next(request, context) }
+                        try await CurrentRequest.$cookie.withValue(cookie) {
+                            try await CurrentRequest.$session.withValue(session) { try await next(request, context) }
+                        }
                     }
                 }
             }

@@ -23,7 +23,29 @@ public struct APIError: Error, Sendable {
 /// Turns every error into `application/problem+json` with a useful `detail`, and never a
 /// stack trace: unexpected errors are logged and answered with a generic 500.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Renders errors as HTML pages for people (anything outside the API's paths).
+    let pages: WebPages?
+
+    static func isAPI(_ path: String) -> Bool {
+        path.hasPrefix("/v1/") || path.hasPrefix("/.well-known/") || path == "/healthz" || path == "/readyz" || path == "/metrics"
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let pages, !Self.isAPI(request.uri.path) else { return try await problems(request, context: context, next: next) }
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return pages.errorPage(error.status, error.detail)
+        } catch let error as HTTPError {
+            let message = error.status == .notFound ? "There is no page at this address." : "Something went wrong with this request."
+            return pages.errorPage(error.status, message)
+        } catch {
+            context.logger.error("unhandled error on a page: \(String(reflecting: type(of: error)))")
+            return pages.errorPage(.internalServerError, "Something went wrong on our side. It has been logged; please try again.")
+        }
+    }
+
+    func problems(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {

@@ -224,16 +224,18 @@ func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body
         }
     }
 
-    @Test func unknownRoutesArePlainProblemsAndHiddenFromAnonymousCallers() async throws {
+    @Test func unknownRoutesArePagesForPeopleProblemsForTheAPIAndHiddenFromAnonymousCallers() async throws {
         let f = Fixture()
         try await f.app().test(.router) { client in
-            let r = try await client.execute(uri: "/nothing-here", method: .get)
-            #expect(r.status == .notFound)
-            #expect(r.headers[.contentType] == "application/problem+json")
+            let page = try await client.execute(uri: "/nothing-here", method: .get)
+            #expect(page.status == .notFound)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(String(buffer: page.body).contains("There is no page at this address."))
             let anonymous = try await client.execute(uri: "/v1/nothing-here", method: .get)
             #expect(anonymous.status == .unauthorized)
             let known = try await client.execute(uri: "/v1/nothing-here", method: .get, headers: [.authorization: "Bearer \(f.reader)"])
             #expect(known.status == .notFound)
+            #expect(known.headers[.contentType] == "application/problem+json")
         }
     }
 

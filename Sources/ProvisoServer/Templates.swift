@@ -1,0 +1,169 @@
+/// The member pages' templates and stylesheet, embedded so the binary is self-contained.
+/// Mustache escapes every `{{value}}`; nothing here uses the unescaped `{{{…}}}` form.
+enum Templates {
+    static let head = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+          <meta charset="utf-8">
+          <meta name="viewport" content="width=device-width, initial-scale=1">
+          <title>{{title}} · {{platform}}</title>
+          <link rel="stylesheet" href="/static/proviso.css">
+        </head>
+        <body>
+        <header class="top">
+          <a class="brand" href="/settings">{{platform}}</a>
+          {{#member}}
+          <nav aria-label="Account">
+            <a href="/settings"{{#onSettings}} aria-current="page"{{/onSettings}}>Settings &amp; Privacy</a>
+            <a href="/history"{{#onHistory}} aria-current="page"{{/onHistory}}>History</a>
+            <a href="/receipts"{{#onReceipts}} aria-current="page"{{/onReceipts}}>Receipts</a>
+            <form method="post" action="/logout" class="inline">
+              <input type="hidden" name="csrf" value="{{csrf}}">
+              <button type="submit" class="link">Sign out {{name}}</button>
+            </form>
+          </nav>
+          {{/member}}
+        </header>
+        <main>
+        """
+
+    static let foot = """
+        </main>
+        <footer><p>Your choices are recorded in a tamper-evident ledger. Every change gets a signed receipt.</p></footer>
+        </body>
+        </html>
+        """
+
+    static let login = """
+        {{> head}}
+        <section class="card narrow">
+          <h1>Sign in</h1>
+          {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+          <form method="post" action="/login">
+            <input type="hidden" name="csrf" value="{{loginCSRF}}">
+            <label for="member">Member id or handle</label>
+            <input id="member" name="member" autocomplete="username" required value="{{memberInput}}">
+            <label for="password">Password</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required>
+            <button type="submit" class="primary">Sign in</button>
+          </form>
+        </section>
+        {{> foot}}
+        """
+
+    static let settings = """
+        {{> head}}
+        <h1>Settings &amp; Privacy</h1>
+        {{#changed}}
+        <p class="notice" role="status">Saved: <strong>{{label}}</strong> is now {{value}}. <a href="/receipts/{{seq}}.jws" download>Download your receipt</a> (ledger entry {{seq}}).</p>
+        {{/changed}}
+        <p class="muted">Region: {{region}} · policy {{policyVersion}}</p>
+        {{#sections}}
+        <section class="card" aria-labelledby="section-{{id}}">
+          <h2 id="section-{{id}}">{{title}}</h2>
+          {{#settings}}
+          <article class="setting" id="{{setting}}">
+            <h3>{{label}}</h3>
+            {{#switchLabel}}<p class="switch-label">{{switchLabel}}</p>{{/switchLabel}}
+            <form method="post" action="/settings/{{setting}}" class="switch">
+              <input type="hidden" name="csrf" value="{{csrf}}">
+              <input type="hidden" name="value" value="{{next}}">
+              <span class="state {{state}}" aria-hidden="true">{{stateLabel}}</span>
+              <button type="submit" aria-label="{{label}}: currently {{stateLabel}}. Turn {{next}}.">Turn {{next}}</button>
+            </form>
+            <p class="why">{{explanation}}</p>
+            {{#description}}<p class="covers">{{description}}</p>{{/description}}
+            {{#notes}}<p class="covers">{{.}}</p>{{/notes}}
+          </article>
+          {{/settings}}
+        </section>
+        {{/sections}}
+        {{> foot}}
+        """
+
+    static let history = """
+        {{> head}}
+        <h1>History of your choices</h1>
+        <section class="card">
+          {{^events}}<p>No changes recorded yet.</p>{{/events}}
+          {{#hasEvents}}
+          <table>
+            <caption class="muted">Every entry of the ledger about you, oldest first. Hashes chain each entry to the one before.</caption>
+            <thead><tr><th scope="col">#</th><th scope="col">Recorded</th><th scope="col">What</th><th scope="col">Effective</th><th scope="col">How</th><th scope="col">Hash</th></tr></thead>
+            <tbody>
+            {{#events}}
+            <tr><td>{{seq}}</td><td>{{recorded}}</td><td>{{what}}</td><td>{{effective}}</td><td>{{how}}</td><td><code>{{hash}}</code></td></tr>
+            {{/events}}
+            </tbody>
+          </table>
+          {{/hasEvents}}
+        </section>
+        {{> foot}}
+        """
+
+    static let receipts = """
+        {{> head}}
+        <h1>Receipts</h1>
+        <section class="card">
+          <p>Each change of a setting comes with a receipt signed by {{platform}} (Ed25519). Anyone can check it offline
+             with <code>proviso receipt verify FILE --jwks jwks.json</code> against the keys published at
+             <a href="/.well-known/jwks.json">/.well-known/jwks.json</a>.</p>
+          {{^receipts}}<p>No receipts yet.</p>{{/receipts}}
+          <ul class="receipts">
+          {{#receipts}}
+            <li><a href="/receipts/{{seq}}.jws" download>Receipt {{seq}}</a> · {{label}} {{value}} · {{when}}</li>
+          {{/receipts}}
+          </ul>
+        </section>
+        {{> foot}}
+        """
+
+    static let error = """
+        {{> head}}
+        <section class="card narrow">
+          <h1>{{title}}</h1>
+          <p>{{message}}</p>
+          <p><a href="/settings">Back to your settings</a></p>
+        </section>
+        {{> foot}}
+        """
+
+    static let css = """
+        :root { --ink: #1d2226; --muted: #5e6a73; --line: #dfe3e8; --bg: #f4f2ee; --card: #fff; --brand: #0a66c2; --on: #057642; --off: #8c8c8c; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
+        .top { display: flex; align-items: center; justify-content: space-between; gap: 1rem; padding: .75rem 1.5rem; background: var(--card); border-bottom: 1px solid var(--line); }
+        .brand { font-weight: 700; font-size: 1.25rem; color: var(--brand); text-decoration: none; }
+        nav { display: flex; align-items: center; gap: 1.25rem; flex-wrap: wrap; }
+        nav a { color: var(--muted); text-decoration: none; }
+        nav a[aria-current="page"] { color: var(--ink); font-weight: 600; border-bottom: 2px solid var(--ink); }
+        main { max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }
+        h1 { font-size: 1.6rem; margin: 0 0 1rem; }
+        h2 { font-size: 1.2rem; margin: 0 0 .5rem; }
+        h3 { font-size: 1rem; margin: 0; }
+        .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 1.25rem 1.5rem; margin-bottom: 1.25rem; }
+        .narrow { max-width: 26rem; margin: 3rem auto; }
+        .setting { padding: 1rem 0; border-top: 1px solid var(--line); }
+        .setting:first-of-type { border-top: 0; }
+        .switch-label { margin: .25rem 0; }
+        .switch { display: flex; align-items: center; gap: 1rem; margin: .5rem 0; }
+        .state { font-weight: 600; padding: .15rem .7rem; border-radius: 999px; color: #fff; }
+        .state.on { background: var(--on); } .state.off { background: var(--off); }
+        .why { margin: .25rem 0; font-weight: 500; }
+        .covers, .muted { color: var(--muted); font-size: .92rem; margin: .25rem 0; }
+        label { display: block; margin-top: .75rem; font-weight: 600; }
+        input[type=text], input:not([type]), input[type=password] { width: 100%; padding: .6rem; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
+        button { font: inherit; padding: .45rem 1rem; border-radius: 999px; border: 1px solid var(--brand); background: #fff; color: var(--brand); cursor: pointer; }
+        button.primary { margin-top: 1rem; background: var(--brand); color: #fff; width: 100%; }
+        button.link { border: 0; background: none; color: var(--muted); padding: 0; }
+        button:focus-visible, a:focus-visible, input:focus-visible { outline: 3px solid #f5c400; outline-offset: 2px; }
+        form.inline { display: inline; }
+        .notice { background: #e6f4ea; border: 1px solid #b7dfc3; padding: .75rem 1rem; border-radius: 8px; }
+        .error { background: #fdecea; border: 1px solid #f5c2bd; padding: .75rem 1rem; border-radius: 8px; }
+        table { width: 100%; border-collapse: collapse; font-size: .92rem; }
+        th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+        code { font-size: .85rem; word-break: break-all; }
+        footer { text-align: center; color: var(--muted); font-size: .85rem; padding: 2rem 1rem; }
+        """
+}

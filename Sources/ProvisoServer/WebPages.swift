@@ -1,0 +1,257 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+import ProvisoCore
+import ProvisoStore
+
+/// The member pages: sign in, Settings & Privacy, History, Receipts. Server-rendered, no
+/// JavaScript needed; every form carries a CSRF token (the session's, or for the login form
+/// a double-submit cookie, since there is no session yet).
+struct WebPages: Sendable {
+    let service: ConsentService
+    let configuration: ServerConfiguration
+    let now: @Sendable () -> Micros
+    let library: MustacheLibrary
+
+    static let loginCookie = "proviso_login"
+
+    init(service: ConsentService, configuration: ServerConfiguration, now: @escaping @Sendable () -> Micros) throws {
+        self.service = service
+        self.configuration = configuration
+        self.now = now
+        var library = MustacheLibrary()
+        for (name, text) in [("head", Templates.head), ("foot", Templates.foot), ("login", Templates.login), ("settings", Templates.settings),
+                             ("history", Templates.history), ("receipts", Templates.receipts), ("error", Templates.error)] {
+            try library.register(text, named: name)
+        }
+        self.library = library
+    }
+
+    var platform: String { service.engine.policy(at: now()).platform ?? "Proviso" }
+
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.get("/") { _, _ in Self.redirect(CurrentRequest.session == nil ? "/login" : "/settings") }
+        router.get("/static/proviso.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                     body: .init(byteBuffer: ByteBuffer(string: Templates.css)))
+        }
+        router.get("/login") { request, _ in
+            if CurrentRequest.session != nil { return Self.redirect("/settings") }
+            return loginPage(error: nil, member: "", status: .ok)
+        }
+        router.post("/login") { request, _ in try await login(request) }
+        router.post("/logout") { request, _ in try await logout(request) }
+        router.get("/settings") { request, _ in try await page { m in try await settingsPage(m, request: request) } }
+        router.post("/settings/:setting") { request, context in
+            try await page { m in try await change(m, setting: context.parameters.get("setting") ?? "", request: request) }
+        }
+        router.get("/history") { _, _ in try await page { m in try await historyPage(m) } }
+        router.get("/receipts") { _, _ in try await page { m in try await receiptsPage(m) } }
+        router.get("/receipts/:file") { _, context in
+            try await page { m in try await receiptFile(m, file: context.parameters.get("file") ?? "") }
+        }
+    }
+
+    // MARK: rendering
+
+    func html(_ template: String, _ values: [String: Any], status: HTTPResponse.Status = .ok, extraHeaders: HTTPFields = [:]) -> Response {
+        var object = values
+        object["platform"] = platform
+        let text = library.render(object, withTemplate: template) ?? "template \(template) missing"
+        var headers: HTTPFields = [
+            .contentType: "text/html; charset=utf-8",
+            .contentSecurityPolicy: "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            HTTPField.Name("Referrer-Policy")!: "same-origin",
+            .cacheControl: "no-store",
+        ]
+        headers.append(contentsOf: extraHeaders)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// An HTML error page that says what happened in the member's terms, never internals.
+    func errorPage(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        html("error", ["title": status.reasonPhrase, "message": message], status: status)
+    }
+
+    static func redirect(_ location: String, cookies: [String] = []) -> Response {
+        var headers: HTTPFields = [.location: location, .cacheControl: "no-store"]
+        for c in cookies { headers.append(HTTPField(name: .setCookie, value: c)) }
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// Runs a page for the signed-in member, or sends them to sign in.
+    func page(_ body: (MemberContext) async throws -> Response) async throws -> Response {
+        guard let session = CurrentRequest.session else { return Self.redirect("/login") }
+        let name = (try? await service.store.member(session.memberID))??.name ?? session.memberID
+        do {
+            return try await body(MemberContext(id: session.memberID, name: name, csrf: session.csrfToken))
+        } catch let e as APIError {
+            return errorPage(e.status, e.detail)
+        }
+    }
+
+    struct MemberContext {
+        var id: String
+        var name: String
+        var csrf: String
+
+        func values(_ page: String) -> [String: Any] {
+            ["member": true, "name": name, "csrf": csrf, "on\(page)": true]
+        }
+    }
+
+    static func form(_ request: Request, limit: Int) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: limit)
+        var out: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if let k = kv.first { out[decode(k)] = kv.count > 1 ? decode(kv[1]) : "" }
+        }
+        return out
+    }
+
+    static func requireCSRF(_ form: [String: String], _ m: MemberContext) throws(APIError) {
+        guard let sent = form["csrf"], constantTimeEqual(sent, m.csrf) else {
+            throw APIError(.forbidden, "This form has expired. Go back, reload the page and try again.")
+        }
+    }
+
+    // MARK: sign in / out
+
+    func loginPage(error: String?, member: String, status: HTTPResponse.Status) -> Response {
+        let token = TokenSecret.generate()
+        var values: [String: Any] = ["title": "Sign in", "loginCSRF": token, "memberInput": member]
+        if let error { values["error"] = error }
+        return html("login", values, status: status,
+                    extraHeaders: [.setCookie: "\(Self.loginCookie)=\(token); Path=/login; HttpOnly; SameSite=Strict; Max-Age=1800"])
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        let form = try await Self.form(request, limit: 16 << 10)
+        let member = form["member"] ?? ""
+        guard let sent = form["csrf"], let cookie = request.cookies[Self.loginCookie]?.value, constantTimeEqual(sent, cookie) else {
+            return loginPage(error: "Your sign-in form expired. Please try again.", member: member, status: .forbidden)
+        }
+        do {
+            let (sessionID, _) = try await SignIn(store: service.store, sessionSeconds: configuration.sessionSeconds)
+                .signIn(member: member, password: form["password"] ?? "", now: now())
+            // A new session replaces any earlier one in this browser.
+            if let old = request.cookies[sessionCookie]?.value { try? await service.store.deleteSession(idHash: TokenSecret.hash(old)) }
+            return Self.redirect("/settings", cookies: [SignIn.cookie(sessionID, maxAge: configuration.sessionSeconds),
+                                                        "\(Self.loginCookie)=; Path=/login; Max-Age=0"])
+        } catch {
+            return loginPage(error: error.status == .unauthorized ? "That member id or password is not right." : "Sign-in is unavailable right now.",
+                             member: member, status: error.status)
+        }
+    }
+
+    func logout(_ request: Request) async throws -> Response {
+        guard let session = CurrentRequest.session, let cookie = CurrentRequest.cookie else { return Self.redirect("/login") }
+        let form = try await Self.form(request, limit: 16 << 10)
+        guard let sent = form["csrf"], constantTimeEqual(sent, session.csrfToken) else {
+            return errorPage(.forbidden, "This form has expired. Go back, reload the page and try again.")
+        }
+        try? await service.store.deleteSession(idHash: TokenSecret.hash(cookie))
+        return Self.redirect("/login", cookies: [SignIn.cookie("", maxAge: 0)])
+    }
+
+    // MARK: pages
+
+    static let neverUsed = "Never used for any purpose: private messages, login and security data, payment details, salary, job applications."
+
+    func settingsPage(_ m: MemberContext, request: Request) async throws -> Response {
+        let t = now()
+        guard let view = service.settings(member: m.id, at: t) else { throw APIError(.notFound, "Your account was not found.") }
+        let policy = service.engine.policy(at: t)
+        var sections: [(title: String, settings: [[String: Any]])] = []
+        for st in view.statuses {
+            let d = policy.setting(st.setting)
+            let section = d?.section ?? ""
+            var item: [String: Any] = [
+                "setting": st.setting.code, "label": d?.label ?? st.setting.code, "explanation": st.explanation,
+                "state": st.on ? "on" : "off", "stateLabel": st.on ? "On" : "Off", "next": st.on ? "off" : "on", "csrf": m.csrf,
+            ]
+            if let s = d?.switchLabel { item["switchLabel"] = s }
+            if let s = d?.description { item["description"] = s }
+            if policy.purposes(gatedBy: st.setting).contains(where: { $0.id == .genaiTraining }) { item["notes"] = [Self.neverUsed] }
+            if let i = sections.firstIndex(where: { $0.title == section }) { sections[i].settings.append(item) } else { sections.append((section, [item])) }
+        }
+        var values = m.values("Settings")
+        values["title"] = "Settings & Privacy"
+        values["region"] = view.region.code
+        values["policyVersion"] = policy.version
+        values["sections"] = sections.enumerated().map { ["id": $0.offset, "title": $0.element.title, "settings": $0.element.settings] as [String: Any] }
+        if let query = request.uri.queryParameters.get("changed"), let seq = request.uri.queryParameters.get("seq"), let s = SettingID(code: query),
+           let st = view.statuses.first(where: { $0.setting == s }) {
+            values["changed"] = ["label": policy.label(of: s), "value": st.on ? "on" : "off", "seq": seq]
+        }
+        return html("settings", values)
+    }
+
+    func change(_ m: MemberContext, setting code: String, request: Request) async throws -> Response {
+        let form = try await Self.form(request, limit: 16 << 10)
+        try Self.requireCSRF(form, m)
+        guard let setting = SettingID(code: code) else { throw APIError(.notFound, "There is no such setting.") }
+        guard let value = form["value"], value == "on" || value == "off" else { throw APIError(.badRequest, "Choose on or off.") }
+        let recorded: (event: LedgerEvent, receipt: String)
+        do {
+            recorded = try await service.change(member: m.id, setting: setting, on: value == "on", channel: .web, actor: "member:\(m.id)", now: now())
+        } catch {
+            throw APIError(.serviceUnavailable, "Your change could not be saved, and nothing was changed. Please try again.")
+        }
+        return Self.redirect("/settings?changed=\(setting.code)&seq=\(recorded.event.seq)#\(setting.code)")
+    }
+
+    func events(_ m: MemberContext) async throws -> [LedgerEvent] {
+        do { return try await service.store.events(member: m.id) } catch {
+            throw APIError(.serviceUnavailable, "Your history cannot be shown right now.")
+        }
+    }
+
+    func historyPage(_ m: MemberContext) async throws -> Response {
+        let policy = service.engine.policy(at: now())
+        let rows: [[String: Any]] = try await events(m).map { e in
+            var what = e.kind.rawValue.replacingOccurrences(of: "-", with: " ").capitalized
+            if let s = e.draft.setting, let v = e.draft.value { what = "\(policy.label(of: s)): \(v ? "on" : "off")" }
+            var how = e.draft.channel.map { $0 == .gpc ? "Global Privacy Control" : $0.code } ?? ""
+            how += how.isEmpty ? e.draft.actor : " (\(e.draft.actor))"
+            return ["seq": e.seq, "recorded": Time.formatRFC3339(e.recordedAt), "what": what,
+                    "effective": e.draft.effectiveAt.map(Time.formatRFC3339) ?? "", "how": how, "hash": String(e.hashHex.prefix(16)) + "…"]
+        }
+        var values = m.values("History")
+        values["title"] = "History"
+        values["events"] = rows
+        values["hasEvents"] = !rows.isEmpty
+        return html("history", values)
+    }
+
+    func receiptsPage(_ m: MemberContext) async throws -> Response {
+        let policy = service.engine.policy(at: now())
+        let rows: [[String: Any]] = try await events(m).filter { $0.kind == .settingChanged }.reversed().map { e in
+            ["seq": e.seq, "label": e.draft.setting.map { policy.label(of: $0) } ?? "", "value": e.draft.value == true ? "on" : "off",
+             "when": Time.formatRFC3339(e.recordedAt)]
+        }
+        var values = m.values("Receipts")
+        values["title"] = "Receipts"
+        values["receipts"] = rows
+        return html("receipts", values)
+    }
+
+    func receiptFile(_ m: MemberContext, file: String) async throws -> Response {
+        guard file.hasSuffix(".jws"), let seq = Int64(file.dropLast(4)) else { throw APIError(.notFound, "There is no such receipt.") }
+        guard let e = try await events(m).first(where: { $0.seq == seq }), let receipt = Receipt(event: e, issuer: service.issuer) else {
+            throw APIError(.notFound, "There is no such receipt.")
+        }
+        let key: ReceiptKey
+        do { key = try await service.receiptKey(now: now()) } catch {
+            throw APIError(.serviceUnavailable, "Receipts cannot be issued right now.")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/jose", .contentDisposition: "attachment; filename=\"receipt-\(seq).jws\"",
+                                               .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(string: receipt.sign(with: key) + "\n")))
+    }
+}
