@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the build and tests need (GRDB links the system SQLite).
+# Debian packages: SQLite headers for GRDB; Chromium and its driver for the browser test.
 need=()
-for pkg in libsqlite3-dev; do
+for pkg in libsqlite3-dev chromium chromium-driver; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -13,11 +13,11 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# PyPI packages the tests need go into .venv (none yet for the consent core).
-if [ -s scripts/test-requirements.txt ]; then
-    [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/pip install -q -r scripts/test-requirements.txt
-fi
+# PyPI packages for the browser test go into .venv.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q -r scripts/test-requirements.txt
 
 swift build --product proviso
 swift test
+# A real browser on the real pages, against the binary built above.
+.venv/bin/python -m pytest -q tests/browser

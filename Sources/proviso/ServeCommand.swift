@@ -10,16 +10,29 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
+    @Flag(help: "Seed an empty database with a demo platform (about 1,000 members, history, demo logins).") var demo = false
     @OptionGroup var globals: GlobalOptions
 
     func run() async throws {
         let ctx = try globals.context()
+        if demo {
+            do {
+                if let logins = try await DemoData.seed(into: ctx.store, policy: ctx.policy, now: Time.now()) {
+                    Output.stderr.line("proviso: demo platform seeded. Sign in at http://\(host):\(port)/login as any of (password \(DemoData.password)):")
+                    for l in logins { Output.stderr.line("  \(l.handle.padding(toLength: 9, withPad: " ", startingAt: 0))  \(l.name) (\(l.region))") }
+                } else {
+                    Output.stderr.line("proviso: \(globals.database) already has members; the demo was not seeded again. Demo logins (if seeded earlier): demo-eu, demo-uk, demo-us, demo-ca, demo-ch, password \(DemoData.password)")
+                }
+            } catch {
+                throw CLIError("cannot seed the demo: \(error)")
+            }
+        }
         let service: ConsentService
         do { service = try await ConsentService.load(store: ctx.store, policy: ctx.policy) } catch {
             throw CLIError("cannot load the consent state from \(ctx.store.path): \(error)")
         }
         let app = try buildApplication(service: service, configuration: ServerConfiguration(host: host, port: port))
-        Output.stderr.line("proviso: serving \(globals.database) (ledger seq \(service.ledgerSeq), policy \(ctx.policy.version)) on http://\(host):\(port)")
+        Output.stderr.line("proviso: serving \(globals.database) (ledger seq \(service.ledgerSeq), policy \(ctx.policy.version)) on http://\(host):\(port)/")
         Output.stderr.flush()
         try await app.runService()
     }

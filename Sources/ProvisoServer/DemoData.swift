@@ -1,0 +1,105 @@
+import HummingbirdBcrypt
+import NIOPosix
+public import ProvisoCore
+public import ProvisoStore
+
+/// A believable platform for `proviso serve --demo`: about a thousand members across every
+/// region group, with names, handles and headlines, some history of choices (backfilled
+/// through the import channel, a few GPC signals), and a handful of members one can sign in
+/// as. Deterministic, so every demo looks the same.
+public enum DemoData {
+    /// A member one can sign in as.
+    public struct Login: Sendable {
+        public var handle: String
+        public var name: String
+        public var region: String
+        public var password: String
+    }
+
+    public static let password = "proviso-demo"
+
+    struct Rng {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
+        mutating func pick<T>(_ xs: [T]) -> T { xs[int(0...(xs.count - 1))] }
+        mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < p }
+    }
+
+    static let people: [(countries: [String], first: [String], last: [String])] = [
+        (["DE", "AT"], ["Lena", "Jonas", "Mia", "Felix", "Hannah", "Lukas", "Emma", "Paul"], ["Weber", "Schmidt", "Fischer", "Wagner", "Becker", "Hoffmann"]),
+        (["FR", "BE"], ["Camille", "Louis", "Chloé", "Hugo", "Léa", "Arthur"], ["Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Simon"]),
+        (["ES", "IT", "PT"], ["Lucía", "Marco", "Giulia", "Pablo", "Sofia", "Tiago"], ["García", "Rossi", "Silva", "Romano", "López", "Costa"]),
+        (["NL", "SE", "DK", "NO", "FI", "IE", "PL"], ["Sanne", "Erik", "Freja", "Aoife", "Kasper", "Zofia", "Ola"], ["de Vries", "Andersson", "Nielsen", "Murphy", "Kowalski", "Hansen"]),
+        (["GB"], ["Amelia", "Oliver", "Isla", "Harry", "Ava", "George"], ["Clarke", "Smith", "Jones", "Taylor", "Brown", "Evans"]),
+        (["CH"], ["Nico", "Lea", "Luca", "Elena"], ["Keller", "Meier", "Müller", "Brunner"]),
+        (["CA"], ["Maya", "Liam", "Chloe", "Noah", "Émile"], ["Tremblay", "Roy", "Gagnon", "MacDonald", "Wilson"]),
+        (["HK"], ["Kelvin", "Wing", "Mandy", "Ka Ho"], ["Chan", "Wong", "Lee", "Cheung"]),
+        (["US"], ["Dana", "Alex", "Jordan", "Taylor", "Sam", "Morgan", "Chris", "Jamie", "Riley", "Avery"], ["Ruiz", "Kim", "Johnson", "Williams", "Nguyen", "Patel", "Garcia", "Miller"]),
+        (["IN", "BR", "JP", "NG", "AU", "SG", "MX", "ZA"], ["Priya", "Rafael", "Yuki", "Chidi", "Mateo", "Aisha", "Kenji", "Thandi"], ["Nair", "Souza", "Tanaka", "Okafor", "Hernández", "Smith", "Ndlovu"]),
+    ]
+
+    static let weights = [14, 8, 8, 8, 9, 3, 6, 3, 26, 15]
+
+    static let headlines = [
+        "Data engineer at Northwind", "Product manager, payments", "Recruiter · hiring designers", "Privacy counsel",
+        "UX designer", "Sales lead EMEA", "Nurse practitioner", "ML engineer", "Founder & CEO", "Teacher",
+        "Site reliability engineer", "Marketing manager", "Student", "Financial analyst", "Journalist", "Civil engineer",
+    ]
+
+    /// Seeds an empty store; returns the logins, or `nil` if the store already has members.
+    public static func seed(into store: any ConsentStore, policy: Policy, now: Micros, members count: Int = 1_000) async throws(StoreError) -> [Login]? {
+        guard try await store.memberCount() == 0 else { return nil }
+        var rng = Rng(state: 20_251_103)
+        var members: [Member] = []
+        let today = Int(now / Time.microsPerDay)
+        let total = weights.reduce(0, +)
+        for k in 0..<count {
+            var roll = rng.int(0...(total - 1))
+            var group = 0
+            while roll >= weights[group] { roll -= weights[group]; group += 1 }
+            let p = people[group]
+            let first = rng.pick(p.first), last = rng.pick(p.last)
+            // Mostly adults; about 3% are 16 or 17.
+            let age = rng.chance(0.03) ? 16 : rng.int(19...70)
+            let birth = today - age * 365 - rng.int(0...360)
+            members.append(Member(id: String(100_000 + k), country: rng.pick(p.countries), birthDay: birth,
+                                  suspectedMinor: rng.chance(0.005), closedAt: rng.chance(0.01) ? now - Int64(rng.int(1...300)) * Time.microsPerDay : nil,
+                                  handle: "\(first)-\(last)-\(k)".lowercased().replacingOccurrences(of: " ", with: "-"),
+                                  name: "\(first) \(last)", headline: rng.pick(headlines)))
+        }
+        // The members one signs in as: one per main region group, open accounts, adults.
+        let logins: [(String, String, String, String)] = [
+            ("demo-eu", "Lena Weber", "DE", "Data engineer at Northwind"), ("demo-uk", "Amelia Clarke", "GB", "Recruiter · hiring designers"),
+            ("demo-us", "Dana Ruiz", "US", "Engineering manager"), ("demo-ca", "Maya Tremblay", "CA", "UX designer"),
+            ("demo-ch", "Nico Keller", "CH", "Privacy counsel"),
+        ]
+        for (i, l) in logins.enumerated() {
+            members.append(Member(id: String(900_000 + i), country: l.2, birthDay: today - (30 + i) * 365, handle: l.0, name: l.1, headline: l.3))
+        }
+        var choices: [EventDraft] = []
+        let settings = SettingID.allCases
+        let start = Time.micros(dayNumber: Time.parseDate("2024-06-01")!)
+        for m in members.prefix(count) where rng.chance(0.3) {
+            for _ in 0..<rng.int(1...3) {
+                let at = start + Int64(rng.int(0...Int((now - start) / Time.microsPerSecond))) * Time.microsPerSecond
+                let setting = rng.chance(0.5) ? SettingID.genaiImprovement : rng.pick(settings)
+                let gpc = m.region == .us && setting == .adsOffPlatform && rng.chance(0.3)
+                choices.append(.choice(member: m.id, setting: setting, on: !gpc && rng.chance(0.25), at: min(at, now), channel: gpc ? .gpc : .import,
+                                       actor: "demo", policyVersion: policy.version))
+            }
+        }
+        _ = try await store.append(WriteBatch(members: members, events: choices, policy: policy, actor: "demo", recordedAt: now, returnEvents: false))
+        let hash = (try? await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: 10) }) ?? Bcrypt.hash(password, cost: 10)
+        for i in logins.indices {
+            try await store.setPasswordHash(member: String(900_000 + i), hash: hash, at: now)
+        }
+        return logins.map { Login(handle: $0.0, name: $0.1, region: RegionGroup(country: $0.2)?.code ?? "ROW", password: password) }
+    }
+}

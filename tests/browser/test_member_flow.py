@@ -1,0 +1,99 @@
+"""A real browser on the real pages: Debian's Chromium driven by selenium against the built
+`proviso serve --demo`. A member signs in, turns the AI switch off, reloads and sees it off,
+gets a receipt, and the decision API denies with opted-out."""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+BIN = os.environ.get("PROVISO_BIN", os.path.join(os.path.dirname(__file__), "..", "..", ".build", "debug", "proviso"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def server():
+    workdir = tempfile.mkdtemp(prefix="proviso-browser-")
+    db = os.path.join(workdir, "proviso.sqlite")
+    port = free_port()
+    proc = subprocess.Popen([BIN, "serve", "--demo", "--port", str(port), "--database", db],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):  # bounded wait for readiness, no fixed sleep
+        try:
+            if urllib.request.urlopen(base + "/readyz", timeout=1).status == 200:
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("proviso serve exited: " + proc.stderr.read())
+            time.sleep(0.05)
+    token = subprocess.run([BIN, "tokens", "create", "--name", "browser-test", "--scope", "decisions:read", "--database", db],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    yield base, token
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def browser():
+    options = webdriver.ChromeOptions()
+    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1600"]:
+        options.add_argument(arg)
+    # The driver is named explicitly so selenium never tries to download one.
+    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    yield driver
+    driver.quit()
+
+
+def decide(base, token, member_id):
+    req = urllib.request.Request(base + "/v1/decisions", method="POST",
+                                 data=json.dumps({"member": member_id, "purpose": "genai-training", "category": "profile"}).encode(),
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req))
+
+
+def ai_switch(driver):
+    article = driver.find_element(By.ID, "genai-improvement")
+    return article, article.find_element(By.CSS_SELECTOR, ".state").text
+
+
+def test_member_turns_ai_training_off_and_the_api_denies(server, browser):
+    base, token = server
+    browser.get(base + "/")
+    assert browser.current_url.endswith("/login")
+    browser.find_element(By.ID, "member").send_keys("demo-eu")
+    browser.find_element(By.ID, "password").send_keys("proviso-demo")
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    assert browser.current_url.endswith("/settings")
+    assert "Data for Generative AI Improvement" in browser.page_source
+    assert "Use my data for training content creation AI models" in browser.page_source
+    article, state = ai_switch(browser)
+    assert state == "On"
+    assert "On by default in your region since 3 Nov 2025" in article.text
+    assert decide(base, token, "900000")["reasons"] == ["default-on"]
+
+    article.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    notice = browser.find_element(By.CSS_SELECTOR, ".notice")
+    assert "is now off" in notice.text
+    receipt_link = notice.find_element(By.TAG_NAME, "a").get_attribute("href")
+
+    browser.refresh()
+    article, state = ai_switch(browser)
+    assert state == "Off"
+    assert "Off since you turned it off on" in article.text
+
+    browser.get(base + "/receipts")
+    assert "Receipt" in browser.page_source and receipt_link.split("/")[-1] in browser.page_source
+    assert decide(base, token, "900000")["reasons"] == ["opted-out"]
