@@ -13,11 +13,13 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# PyPI packages for the browser test go into .venv.
+# PyPI packages for the browser test and the API fuzz run go into .venv.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -r scripts/test-requirements.txt
 
 swift build --product proviso
 swift test
+# API fuzzing from openapi.yaml against the real server: no 5xx allowed.
+tests/fuzz/schemathesis.sh
 # A real browser on the real pages, against the binary built above.
 .venv/bin/python -m pytest -q tests/browser
