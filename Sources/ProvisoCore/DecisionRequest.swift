@@ -34,7 +34,6 @@ public struct DecisionRequest: Sendable, Equatable {
         func requiredString(_ key: String) throws(InputError) -> String {
             switch json[key] {
             case let .string(s)?: return s
-            case let .number(n)? where key == "member": return n
             case nil, .null?: throw InputError("\(key) is required")
             case let v?: throw InputError("\(key) must be a string, not \(v.kindName)")
             }

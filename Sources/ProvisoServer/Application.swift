@@ -33,7 +33,8 @@ public func buildApplication(service: ConsentService, configuration: ServerConfi
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware(pages: pages))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
-    router.add(middleware: AuthMiddleware(store: service.store, now: now))
+    router.add(middleware: AuthMiddleware(store: service.store, now: now, tokens: TokenCache()))
+    router.add(middleware: FastDecisionsMiddleware(service: service, metrics: metrics, limit: configuration.maxBodyBytes, now: now))
     // Compact JSON: pipelines parse it, and pretty-printing costs time on every answer.
     try APIHandlers(service: service, metrics: metrics, configuration: configuration, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
     pages.addRoutes(to: router)

@@ -82,6 +82,7 @@ let sessionCookie = "proviso_session"
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let store: any ConsentStore
     let now: @Sendable () -> Micros
+    let tokens: TokenCache
 
     static func isSafe(_ m: HTTPRequest.Method) -> Bool { m == .get || m == .head || m == .options }
 
@@ -123,11 +124,17 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
             throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")
         }
+        let hash = TokenSecret.hash(String(parts[1]))
         let token: ServiceToken?
-        do {
-            token = try await store.activeToken(hash: TokenSecret.hash(String(parts[1])))
-        } catch {
-            throw APIError(.serviceUnavailable, "credentials cannot be checked right now")
+        if let cached = tokens.lookup(hash, now: now()) {
+            token = cached
+        } else {
+            do {
+                token = try await store.activeToken(hash: hash)
+            } catch {
+                throw APIError(.serviceUnavailable, "credentials cannot be checked right now")
+            }
+            if let token { tokens.remember(hash, token, now: now()) }
         }
         guard let token else { throw APIError.unauthorized("the token is unknown or revoked") }
         return try await CurrentPrincipal.$value.withValue(.service(name: token.name, scopes: token.scopes)) {
@@ -146,4 +153,30 @@ func constantTimeEqual(_ a: String, _ b: String) -> Bool {
     var diff: UInt8 = 0
     for i in 0..<x.count { diff |= x[i] ^ y[i] }
     return diff == 0
+}
+
+/// Recently verified service tokens, so a pipeline calling thousands of times a second does
+/// not read the store on every request. Only valid tokens are kept, for `ttl`: a revoked
+/// token stops working within that time on every instance.
+final class TokenCache: Sendable {
+    let entries = Mutex<[[UInt8]: (token: ServiceToken, until: Micros)]>([:])
+    let ttl: Micros
+
+    init(ttl: Micros = 2 * Time.microsPerSecond) { self.ttl = ttl }
+
+    func lookup(_ hash: [UInt8], now: Micros) -> ServiceToken? {
+        entries.withLock { e in
+            guard let hit = e[hash] else { return nil }
+            if hit.until > now { return hit.token }
+            e.removeValue(forKey: hash)
+            return nil
+        }
+    }
+
+    func remember(_ hash: [UInt8], _ token: ServiceToken, now: Micros) {
+        entries.withLock { e in
+            if e.count > 10_000 { e.removeAll() }
+            e[hash] = (token, now + ttl)
+        }
+    }
 }

@@ -1,0 +1,68 @@
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import ProvisoCore
+
+/// Serves `POST /v1/decisions` and `/v1/decisions/batch` — the hot paths — with Proviso's own
+/// strict JSON reader and writer instead of the generic Codable layer, which costs more than
+/// the decisions themselves. Same contract as `openapi.yaml` (unknown fields refused, the
+/// same answers and errors); the router tests and the schemathesis run hold it to that.
+struct FastDecisionsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let service: ConsentService
+    let metrics: ServerMetrics
+    let limit: Int
+    let now: @Sendable () -> Micros
+
+    static var maxBatch: Int { 10_000 }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard request.method == .post, path == "/v1/decisions" || path == "/v1/decisions/batch" else {
+            return try await next(request, context)
+        }
+        _ = try CurrentPrincipal.require(.decisionsRead)
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw APIError(.unsupportedMediaType, "send the request as application/json")
+        }
+        let body = try await request.body.collect(upTo: limit)
+        let json: JSON
+        do {
+            json = try body.withUnsafeReadableBytes { try JSON.parse($0) }
+        } catch let e as JSONError {
+            throw APIError.badRequest("the request body is not valid JSON: \(e.description)")
+        }
+        let t = now()
+        var out = ""
+        if path == "/v1/decisions" {
+            let request: DecisionRequest
+            do { request = try DecisionRequest.from(json: json) } catch { throw APIError.badRequest(error.message) }
+            let d = service.decide(request, now: t)
+            metrics.decided(Purpose(code: request.purpose), allowed: d.allowed)
+            out = d.json
+        } else {
+            guard case let .object(fields) = json else { throw APIError.badRequest("expected an object {\"requests\":[…]}") }
+            for f in fields where f.key != "requests" { throw APIError.badRequest("unknown field \"\(f.key)\" (expected: requests)") }
+            guard case let .array(items)? = json["requests"] else { throw APIError.badRequest("requests must be an array of decision requests") }
+            guard items.count <= Self.maxBatch else {
+                throw APIError(.contentTooLarge, "a batch holds at most 10,000 requests; this one has \(items.count)")
+            }
+            var requests: [DecisionRequest] = []
+            requests.reserveCapacity(items.count)
+            for (i, item) in items.enumerated() {
+                do { requests.append(try DecisionRequest.from(json: item)) } catch {
+                    throw APIError.badRequest("requests[\(i)]: \(error.message)")
+                }
+            }
+            let decisions = service.decide(requests, now: t)
+            out.reserveCapacity(decisions.count * 96 + 16)
+            out += "{\"decisions\":["
+            for (i, d) in decisions.enumerated() {
+                if i > 0 { out += "," }
+                out += d.json
+                metrics.decided(Purpose(code: requests[i].purpose), allowed: d.allowed)
+            }
+            out += "]}"
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: out)))
+    }
+}
