@@ -17,8 +17,9 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -r scripts/test-requirements.txt
 
-swift build --product proviso
-swift test
+# One build with testability serves both the tests and the binary the live tests run.
+swift build --build-tests
+swift test --skip-build
 # API fuzzing from openapi.yaml against the real server: no 5xx allowed.
 tests/fuzz/schemathesis.sh
 # A real browser on the real pages, against the binary built above.

@@ -84,6 +84,9 @@ struct APIHandlers: APIProtocol {
         return .ok(.init(body: .json(.init(member: member, events: events.map(APIMapping.history)))))
     }
 
+    // The two decision operations are normally answered by `FastDecisionsMiddleware`; these
+    // generated-path versions are the reference it is tested against (fastDecisions: false).
+
     func decide(_ input: Operations.Decide.Input) async throws -> Operations.Decide.Output {
         _ = try CurrentPrincipal.require(.decisionsRead)
         guard case let .json(body) = input.body else { throw APIError.badRequest("expected application/json") }

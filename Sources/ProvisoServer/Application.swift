@@ -11,16 +11,17 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// How long a member stays signed in.
     public var sessionSeconds: Int64
-    /// bcrypt cost for member passwords (12 in production; tests use the minimum, 4).
-    public var bcryptCost: UInt8
+    /// Serve the decision endpoints by the fast path (default). Off, the generated OpenAPI
+    /// handlers answer them: the reference the fast path is tested against.
+    public var fastDecisions: Bool
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, sessionSeconds: Int64 = 12 * 3600,
-                bcryptCost: UInt8 = 12) {
+                fastDecisions: Bool = true) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.sessionSeconds = sessionSeconds
-        self.bcryptCost = bcryptCost
+        self.fastDecisions = fastDecisions
     }
 }
 
@@ -34,7 +35,9 @@ public func buildApplication(service: ConsentService, configuration: ServerConfi
     router.add(middleware: ProblemMiddleware(pages: pages))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
     router.add(middleware: AuthMiddleware(store: service.store, now: now, tokens: TokenCache()))
-    router.add(middleware: FastDecisionsMiddleware(service: service, metrics: metrics, limit: configuration.maxBodyBytes, now: now))
+    if configuration.fastDecisions {
+        router.add(middleware: FastDecisionsMiddleware(service: service, metrics: metrics, limit: configuration.maxBodyBytes, now: now))
+    }
     // Compact JSON: pipelines parse it, and pretty-printing costs time on every answer.
     try APIHandlers(service: service, metrics: metrics, configuration: configuration, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
     pages.addRoutes(to: router)

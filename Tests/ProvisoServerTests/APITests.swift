@@ -45,7 +45,7 @@ struct Fixture {
     let gate = "pvs_gate-secret"
     let revoked = "pvs_revoked-secret"
 
-    func app(maxBody: Int = 4 << 20) async throws -> some ApplicationProtocol {
+    func app(maxBody: Int = 4 << 20, fast: Bool = true) async throws -> some ApplicationProtocol {
         let day = { (s: String) in Time.parseDate(s)! }
         _ = try await store.append(WriteBatch(
             members: [Member(id: "eu", country: "DE", birthDay: day("1985-01-01")), Member(id: "us", country: "US", birthDay: day("1985-01-01")),
@@ -58,7 +58,8 @@ struct Fixture {
         try await store.createToken(ServiceToken(name: "old", scopes: [.decisionsRead], createdAt: fixedNow), hash: TokenSecret.hash(revoked))
         _ = try await store.revokeToken(name: "old", at: fixedNow)
         let service = try await ConsentService.load(store: store, policy: .seed)
-        return try buildApplication(service: service, configuration: ServerConfiguration(maxBodyBytes: maxBody), now: { fixedNow })
+        return try buildApplication(service: service, configuration: ServerConfiguration(maxBodyBytes: maxBody, fastDecisions: fast),
+                                    now: { fixedNow })
     }
 }
 
@@ -72,10 +73,12 @@ func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body
     return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
 }
 
+/// Every decision test runs against both the fast path and the generated OpenAPI handlers.
 @Suite struct DecisionAPITests {
-    @Test func aDecisionAnswersTheContract() async throws {
+    @Test(arguments: [true, false])
+    func aDecisionAnswersTheContract(fast: Bool) async throws {
         let f = Fixture()
-        try await f.app().test(.router) { client in
+        try await f.app(fast: fast).test(.router) { client in
             let r = try await post(client, "/v1/decisions", token: f.reader, body: #"{"member":"eu","purpose":"genai-training","category":"profile"}"#)
             #expect(r.status == .ok)
             let body = json(r.body)
@@ -93,9 +96,10 @@ func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body
         }
     }
 
-    @Test func aBatchAnswersInOrder() async throws {
+    @Test(arguments: [true, false])
+    func aBatchAnswersInOrder(fast: Bool) async throws {
         let f = Fixture()
-        try await f.app().test(.router) { client in
+        try await f.app(fast: fast).test(.router) { client in
             let r = try await post(client, "/v1/decisions/batch", token: f.reader, body: """
                 {"requests":[{"member":"kid","purpose":"genai-training","category":"profile"},
                              {"member":"us","purpose":"affiliate-sharing","category":"profile","gpc":true},
@@ -118,20 +122,23 @@ func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body
         (#"{"member":"us","purpose":"genai-training","category":"profile","sensitive":"yes"}"#, "sensitive"),
     ])
     func badRequestsAreProblemsThatSayWhy(_ body: String, _ mention: String) async throws {
-        let f = Fixture()
-        try await f.app().test(.router) { client in
-            let r = try await post(client, "/v1/decisions", token: f.reader, body: body)
-            #expect(r.status == .badRequest)
-            #expect(r.headers[.contentType] == "application/problem+json")
-            let problem = json(r.body)
-            #expect(problem["status"] as? Int == 400)
-            #expect((problem["detail"] as? String)?.contains(mention) == true, "\(problem)")
+        for fast in [true, false] {
+            let f = Fixture()
+            try await f.app(fast: fast).test(.router) { client in
+                let r = try await post(client, "/v1/decisions", token: f.reader, body: body)
+                #expect(r.status == .badRequest, "fast: \(fast)")
+                #expect(r.headers[.contentType] == "application/problem+json")
+                let problem = json(r.body)
+                #expect(problem["status"] as? Int == 400)
+                #expect((problem["detail"] as? String)?.contains(mention) == true, "fast: \(fast): \(problem)")
+            }
         }
     }
 
-    @Test func aBadLineInABatchNamesItsIndex() async throws {
+    @Test(arguments: [true, false])
+    func aBadLineInABatchNamesItsIndex(fast: Bool) async throws {
         let f = Fixture()
-        try await f.app().test(.router) { client in
+        try await f.app(fast: fast).test(.router) { client in
             let r = try await post(client, "/v1/decisions/batch", token: f.reader,
                                    body: #"{"requests":[{"member":"us","purpose":"ads-offsite","category":"profile"},{"member":"us","purpose":"ads-offsite","category":"profile","at":"soon"}]}"#)
             #expect(r.status == .badRequest)
@@ -139,16 +146,17 @@ func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body
         }
     }
 
-    @Test func oversizedBodiesAndBatchesGet413() async throws {
+    @Test(arguments: [true, false])
+    func oversizedBodiesAndBatchesGet413(fast: Bool) async throws {
         let f = Fixture()
-        try await f.app(maxBody: 1024).test(.router) { client in
+        try await f.app(maxBody: 1024, fast: fast).test(.router) { client in
             let big = #"{"requests":["# + Array(repeating: #"{"member":"us","purpose":"ads-offsite","category":"profile"}"#, count: 40).joined(separator: ",") + "]}"
             let r = try await post(client, "/v1/decisions/batch", token: f.reader, body: big)
             #expect(r.status == .contentTooLarge)
             #expect(r.headers[.contentType] == "application/problem+json")
         }
         let g = Fixture()
-        try await g.app().test(.router) { client in
+        try await g.app(fast: fast).test(.router) { client in
             let many = #"{"requests":["# + Array(repeating: #"{"member":"us","purpose":"ads-offsite","category":"profile"}"#, count: 10_001).joined(separator: ",") + "]}"
             let r = try await post(client, "/v1/decisions/batch", token: g.reader, body: many)
             #expect(r.status == .contentTooLarge)
