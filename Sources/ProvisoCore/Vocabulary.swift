@@ -57,6 +57,15 @@ public enum Purpose: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         self = found
     }
 
+    /// Parses a wire code from raw UTF-8 bytes without allocating.
+    public init?(utf8 bytes: UnsafeRawBufferPointer) {
+        for p in Self.allCases where p.code.utf8.elementsEqual(bytes) {
+            self = p
+            return
+        }
+        return nil
+    }
+
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 

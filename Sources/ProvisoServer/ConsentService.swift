@@ -34,7 +34,7 @@ public final class ConsentService: Sendable {
     /// Many decisions against one consistent view: the projection is copied out (a few
     /// reference counts) so a large batch never holds the lock while it runs.
     public func decide(_ requests: [DecisionRequest], now: Micros) -> [Decision] {
-        let snapshot = state.withLock { $0 }
+        let snapshot = snapshot()
         return requests.map { engine.decide($0.query(in: snapshot, now: now), in: snapshot) }
     }
 
@@ -73,6 +73,10 @@ public final class ConsentService: Sendable {
 
     /// Whether the projection knows this member.
     public func knows(member: String) -> Bool { state.withLock { $0.memberIndex(member) >= 0 } }
+
+    /// A consistent copy of the projection (a few reference counts), for work that must not
+    /// hold the lock.
+    public func snapshot() -> ConsentState { state.withLock { $0 } }
 
     /// The ledger sequence the projection reflects.
     public var ledgerSeq: Int64 { state.withLock { $0.ledgerSeq } }

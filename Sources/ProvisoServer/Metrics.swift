@@ -33,6 +33,11 @@ public final class ServerMetrics: Sendable {
         decisionCounters[p * 2 + (allowed ? 0 : 1)].increment()
     }
 
+    /// Counts a batch: `counts[purpose * 2 + (allowed ? 0 : 1)]`, unknown purposes last.
+    func decided(counts: [Int]) {
+        for (k, n) in counts.enumerated() where n > 0 { decisionCounters[k].increment(by: Int64(n)) }
+    }
+
     /// Counts one request and records its latency.
     func request(route: String, method: String, status: Int, nanoseconds: Int64) {
         let key = "\(method) \(route) \(status)"

@@ -135,6 +135,36 @@ func post(_ client: some TestClientProtocol, _ uri: String, token: String?, body
         }
     }
 
+    static let batchBodies = [
+        #"{"requests":[{"member":"eu","purpose":"genai-training","category":"profile"},{"member":"us","purpose":"ads-offsite","category":"activity","gpc":true}]}"#,
+        """
+         { "requests" : [ { "member" : "us" , "purpose" : "genai-training" , "category" : "post" , "visibility" : "public" ,
+           "at" : "2025-01-01T00:00:00Z" , "created_at" : null , "sensitive" : false , "gpc" : null } ,
+           {"category":"comment","purpose":"genai-training","member":"kid","visibility":null,"sensitive":true},
+           {"member":"ghost","purpose":"genai-inference","category":"selfie","at":"2026-01-01T10:00:00.5+02:00"},
+           {"member":"","purpose":"","category":""} ] }
+        """,
+        #"{"requests":[{"member":"\u0065u","purpose":"genai-training","category":"profile"}]}"#,
+        #"{"requests":[]}"#,
+    ]
+
+    @Test(arguments: batchBodies.indices)
+    func theOnePassBatchAnswersExactlyLikeTheGenericPath(_ k: Int) async throws {
+        var answers: [[String]] = []
+        for fast in [true, false] {
+            let f = Fixture()
+            let described = try await f.app(fast: fast).test(.router) { client -> [String] in
+                let r = try await post(client, "/v1/decisions/batch", token: f.reader, body: Self.batchBodies[k])
+                #expect(r.status == .ok, "fast: \(fast) \(String(buffer: r.body))")
+                let decisions = json(r.body)["decisions"] as? [[String: Any]] ?? []
+                return decisions.map { "\($0["allowed"] ?? "") \($0["reasons"] ?? "") \($0["policy_version"] ?? "") \($0["ledger_seq"] ?? "")" }
+            }
+            answers.append(described)
+        }
+        #expect(answers.count == 2 && answers[0] == answers[1])
+        #expect(answers[0].count == [2, 4, 1, 0][k])
+    }
+
     @Test(arguments: [true, false])
     func aBadLineInABatchNamesItsIndex(fast: Bool) async throws {
         let f = Fixture()
