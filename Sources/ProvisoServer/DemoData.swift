@@ -18,20 +18,6 @@ public enum DemoData {
 
     public static let password = "proviso-demo"
 
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
-        mutating func pick<T>(_ xs: [T]) -> T { xs[int(0...(xs.count - 1))] }
-        mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < p }
-    }
-
     static let people: [(countries: [String], first: [String], last: [String])] = [
         (["DE", "AT"], ["Lena", "Jonas", "Mia", "Felix", "Hannah", "Lukas", "Emma", "Paul"], ["Weber", "Schmidt", "Fischer", "Wagner", "Becker", "Hoffmann"]),
         (["FR", "BE"], ["Camille", "Louis", "Chloé", "Hugo", "Léa", "Arthur"], ["Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Simon"]),
@@ -56,7 +42,7 @@ public enum DemoData {
     /// Seeds an empty store; returns the logins, or `nil` if the store already has members.
     public static func seed(into store: any ConsentStore, policy: Policy, now: Micros, members count: Int = 1_000) async throws(StoreError) -> [Login]? {
         guard try await store.memberCount() == 0 else { return nil }
-        var rng = Rng(state: 20_251_103)
+        var rng = SplitMix64(seed: 20_251_103)
         var members: [Member] = []
         let today = Int(now / Time.microsPerDay)
         let total = weights.reduce(0, +)

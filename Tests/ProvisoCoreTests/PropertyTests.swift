@@ -2,24 +2,9 @@ import Testing
 import PropertyBased
 import ProvisoCore
 
-/// A tiny deterministic generator for the parts of a case that are built from a seed.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    mutating func bool() -> Bool { next() & 1 == 1 }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[int(0...(xs.count - 1))] }
-}
-
 /// Builds a random policy file; it may include never-eligible categories, which validation
 /// must then refuse.
-func randomPolicyText(_ rng: inout SplitMix, allowForbidden: Bool) -> (text: String, hasForbidden: Bool) {
+func randomPolicyText(_ rng: inout SplitMix64, allowForbidden: Bool) -> (text: String, hasForbidden: Bool) {
     var hasForbidden = false
     let settings = SettingID.allCases.map { s -> String in
         let dep = s == .adsShareAffiliates && rng.bool() ? #","depends_on":["ads-off-platform"]"# : ""
@@ -56,7 +41,7 @@ func randomPolicyText(_ rng: inout SplitMix, allowForbidden: Bool) -> (text: Str
 }
 
 /// A random member population with random histories.
-func randomState(_ rng: inout SplitMix, members: Int, events: Int) -> (ConsentState, [(Int32, Choice)]) {
+func randomState(_ rng: inout SplitMix64, members: Int, events: Int) -> (ConsentState, [(Int32, Choice)]) {
     var s = ConsentState()
     for k in 0..<members {
         let closed: Micros? = rng.int(0...5) == 0 ? Time.micros(dayNumber: rng.int(18000...21000)) : nil
@@ -78,7 +63,7 @@ func randomState(_ rng: inout SplitMix, members: Int, events: Int) -> (ConsentSt
 @Suite struct DecisionProperties {
     @Test func aNeverEligibleCategoryIsNeverAllowedUnderAnyPolicyMemberTimeOrHistory() async {
         await propertyCheck(count: 200, input: Gen.int(in: 0...Int.max), Gen.int(in: 16000...21000)) { seed, dayNumber in
-            var rng = SplitMix(state: UInt64(seed))
+            var rng = SplitMix64(seed: UInt64(seed))
             let (text, hasForbidden) = randomPolicyText(&rng, allowForbidden: true)
             let policy: Policy
             do {
@@ -110,7 +95,7 @@ func randomState(_ rng: inout SplitMix, members: Int, events: Int) -> (ConsentSt
 
     @Test func aDecisionAtTIgnoresEventsAfterT() async {
         await propertyCheck(count: 200, input: Gen.int(in: 0...Int.max), Gen.int(in: 17000...21000)) { seed, dayNumber in
-            var rng = SplitMix(state: UInt64(seed))
+            var rng = SplitMix64(seed: UInt64(seed))
             let policy = (try? Policy.parse(randomPolicyText(&rng, allowForbidden: false).text)) ?? .seed
             let engine = DecisionEngine(policy: policy)
             let (full, events) = randomState(&rng, members: 8, events: 80)
@@ -143,7 +128,7 @@ func memberCopy(_ s: ConsentState, _ i: Int32) -> Member {
 
 @Suite struct LedgerProperties {
     static func chain(_ n: Int, seed: UInt64) -> [LedgerEvent] {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         var prev = LedgerHash.genesis
         return (1...n).map { seq in
             let draft = rng.bool()
