@@ -71,18 +71,11 @@ public struct ReasonSet: Sendable, Hashable, Sequence {
     public var bits: UInt32
 
     @inlinable public init() { bits = 0 }
-    @inlinable public init(_ reasons: [Reason]) {
-        bits = 0
-        for r in reasons { insert(r) }
-    }
 
     @inlinable public mutating func insert(_ r: Reason) { bits |= 1 << r.bit }
     @inlinable public func contains(_ r: Reason) -> Bool { bits & (1 << r.bit) != 0 }
     @inlinable public var isEmpty: Bool { bits == 0 }
     public var count: Int { bits.nonzeroBitCount }
-
-    /// The primary (first) reason.
-    public var primary: Reason? { first(where: { _ in true }) }
 
     public func makeIterator() -> AnyIterator<Reason> {
         var remaining = bits

@@ -113,8 +113,6 @@ final class Output: Sendable {
             b.removeAll(keepingCapacity: true)
         }
     }
-
-    var isTerminal: Bool { isatty(fd) == 1 }
 }
 
 /// Progress on stderr for long jobs, only when stderr is a terminal.
