@@ -215,12 +215,16 @@ struct WebPages: Sendable {
     func historyPage(_ m: MemberContext) async throws -> Response {
         let policy = service.engine.policy(at: now())
         let rows: [[String: Any]] = try await events(m).map { e in
-            var what = e.kind.rawValue.replacingOccurrences(of: "-", with: " ").capitalized
-            if let s = e.draft.setting, let v = e.draft.value { what = "\(policy.label(of: s)): \(v ? "on" : "off")" }
-            var how = e.draft.channel.map { $0 == .gpc ? "Global Privacy Control" : $0.code } ?? ""
-            how += how.isEmpty ? e.draft.actor : " (\(e.draft.actor))"
-            return ["seq": e.seq, "recorded": Time.formatRFC3339(e.recordedAt), "what": what,
-                    "effective": e.draft.effectiveAt.map(Time.formatRFC3339) ?? "", "how": how, "hash": String(e.hashHex.prefix(16)) + "…"]
+            var what: String
+            switch e.kind {
+            case .memberRegistered: what = "Account record created"
+            case .memberChanged: what = "Account record updated"
+            case .settingChanged: what = e.draft.setting.map { "\(policy.label(of: $0)): \(e.draft.value == true ? "on" : "off")" } ?? "Setting changed"
+            case .policyActivated: what = "Policy \(e.draft.policyVersion ?? "") in force"
+            }
+            return ["seq": e.seq, "recorded": Self.when(e.recordedAt), "what": what,
+                    "effective": e.draft.effectiveAt.flatMap { $0 == e.recordedAt ? nil : Self.when($0) } ?? "",
+                    "how": Self.how(e, member: m.id), "hash": String(e.hashHex.prefix(16)) + "…"]
         }
         var values = m.values("History")
         values["title"] = "History"
@@ -229,11 +233,29 @@ struct WebPages: Sendable {
         return html("history", values)
     }
 
+    /// "29 Nov 2026, 21:21 UTC".
+    static func when(_ t: Micros) -> String {
+        let rfc = Time.formatRFC3339(t)
+        let clock = rfc.dropFirst(11).prefix(5)
+        return "\(Time.formatHuman(t)), \(clock) UTC"
+    }
+
+    /// Who or what made an entry, in the member's words.
+    static func how(_ e: LedgerEvent, member: String) -> String {
+        if e.draft.channel == .gpc { return "Your browser's Global Privacy Control signal" }
+        if e.draft.actor == "member:\(member)" { return e.draft.channel == .web ? "You, on this site" : "You" }
+        switch e.draft.channel {
+        case .import?: return "Imported from the platform's earlier records"
+        case .api?: return "Through the platform's systems (\(e.draft.actor))"
+        default: return "The platform (\(e.draft.actor))"
+        }
+    }
+
     func receiptsPage(_ m: MemberContext) async throws -> Response {
         let policy = service.engine.policy(at: now())
         let rows: [[String: Any]] = try await events(m).filter { $0.kind == .settingChanged }.reversed().map { e in
             ["seq": e.seq, "label": e.draft.setting.map { policy.label(of: $0) } ?? "", "value": e.draft.value == true ? "on" : "off",
-             "when": Time.formatRFC3339(e.recordedAt)]
+             "when": Self.when(e.recordedAt)]
         }
         var values = m.values("Receipts")
         values["title"] = "Receipts"

@@ -113,7 +113,8 @@ extension Browser {
             let verified = try Receipt.verify(String(buffer: receipt.body), keys: keys)
             #expect(verified.member == "eu" && verified.on && verified.setting == .genaiImprovement && String(verified.seq) == seq)
             let history = String(buffer: try await b.get(client, "/history").body)
-            #expect(history.contains("Data for Generative AI Improvement: on") && history.contains("member:eu"))
+            #expect(history.contains("Data for Generative AI Improvement: on") && history.contains("You, on this site"))
+            #expect(history.contains("1 Jun 2026, 00:00 UTC"))
             let receipts = String(buffer: try await b.get(client, "/receipts").body)
             #expect(receipts.contains("/receipts/\(seq).jws"))
         }
