@@ -13,6 +13,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 BIN = os.environ.get("PROVISO_BIN", os.path.join(os.path.dirname(__file__), "..", "..", ".build", "debug", "proviso"))
 
@@ -76,7 +78,8 @@ def test_member_turns_ai_training_off_and_the_api_denies(server, browser):
     browser.find_element(By.ID, "member").send_keys("demo-eu")
     browser.find_element(By.ID, "password").send_keys("proviso-demo")
     browser.find_element(By.CSS_SELECTOR, "button.primary").click()
-    assert browser.current_url.endswith("/settings")
+    # A click does not wait for the next page: wait (bounded) for the condition itself.
+    WebDriverWait(browser, 10).until(EC.url_matches(r"/settings$"))
     assert "Data for Generative AI Improvement" in browser.page_source
     assert "Use my data for training content creation AI models" in browser.page_source
     article, state = ai_switch(browser)
@@ -85,7 +88,7 @@ def test_member_turns_ai_training_off_and_the_api_denies(server, browser):
     assert decide(base, token, "900000")["reasons"] == ["default-on"]
 
     article.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    notice = browser.find_element(By.CSS_SELECTOR, ".notice")
+    notice = WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice")))
     assert "is now off" in notice.text
     receipt_link = notice.find_element(By.TAG_NAME, "a").get_attribute("href")
 
@@ -95,5 +98,6 @@ def test_member_turns_ai_training_off_and_the_api_denies(server, browser):
     assert "Off since you turned it off on" in article.text
 
     browser.get(base + "/receipts")
+    WebDriverWait(browser, 10).until(EC.title_contains("Receipts"))
     assert "Receipt" in browser.page_source and receipt_link.split("/")[-1] in browser.page_source
     assert decide(base, token, "900000")["reasons"] == ["opted-out"]
