@@ -16,7 +16,7 @@ struct APIHandlers: APIProtocol {
         guard case let .json(body) = input.body else { throw APIError.badRequest("expected application/json") }
         let signIn = SignIn(store: service.store, sessionSeconds: configuration.sessionSeconds)
         let (cookie, session) = try await signIn.signIn(member: body.member, password: body.password, now: now())
-        CurrentRequest.setCookie(SignIn.cookie(cookie, maxAge: configuration.sessionSeconds))
+        CurrentRequest.setCookie(SignIn.cookie(cookie, maxAge: configuration.sessionSeconds, secure: configuration.secureCookies))
         return .ok(.init(body: .json(.init(member: session.memberID, csrfToken: session.csrfToken,
                                            expiresAt: Time.formatRFC3339(session.expiresAt)))))
     }
@@ -26,7 +26,7 @@ struct APIHandlers: APIProtocol {
         if let cookie = CurrentRequest.cookie {
             try? await service.store.deleteSession(idHash: TokenSecret.hash(cookie))
         }
-        CurrentRequest.setCookie(SignIn.cookie("", maxAge: 0))
+        CurrentRequest.setCookie(SignIn.cookie("", maxAge: 0, secure: configuration.secureCookies))
         return .noContent(.init())
     }
 

@@ -14,14 +14,18 @@ public struct ServerConfiguration: Sendable {
     /// Serve the decision endpoints by the fast path (default). Off, the generated OpenAPI
     /// handlers answer them: the reference the fast path is tested against.
     public var fastDecisions: Bool
+    /// Mark cookies `Secure` (browsers then send them over HTTPS only): on whenever members
+    /// reach the server through TLS, off for the plain-HTTP loopback default.
+    public var secureCookies: Bool
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, sessionSeconds: Int64 = 12 * 3600,
-                fastDecisions: Bool = true) {
+                fastDecisions: Bool = true, secureCookies: Bool = false) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.sessionSeconds = sessionSeconds
         self.fastDecisions = fastDecisions
+        self.secureCookies = secureCookies
     }
 }
 

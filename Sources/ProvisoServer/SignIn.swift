@@ -39,8 +39,9 @@ struct SignIn {
         return (cookie, session)
     }
 
-    /// The session cookie: HttpOnly (no script reads it), SameSite=Lax (no cross-site posts).
-    static func cookie(_ value: String, maxAge: Int64) -> String {
-        "\(sessionCookie)=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)"
+    /// The session cookie: HttpOnly (no script reads it), SameSite=Lax (no cross-site posts),
+    /// and Secure when the server is reached over TLS.
+    static func cookie(_ value: String, maxAge: Int64, secure: Bool) -> String {
+        "\(sessionCookie)=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
     }
 }

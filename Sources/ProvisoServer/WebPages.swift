@@ -127,7 +127,8 @@ struct WebPages: Sendable {
         var values: [String: Any] = ["title": "Sign in", "loginCSRF": token, "memberInput": member]
         if let error { values["error"] = error }
         return html("login", values, status: status,
-                    extraHeaders: [.setCookie: "\(Self.loginCookie)=\(token); Path=/login; HttpOnly; SameSite=Strict; Max-Age=1800"])
+                    extraHeaders: [.setCookie: "\(Self.loginCookie)=\(token); Path=/login; HttpOnly; SameSite=Strict; Max-Age=1800"
+                                   + (configuration.secureCookies ? "; Secure" : "")])
     }
 
     func login(_ request: Request) async throws -> Response {
@@ -141,7 +142,7 @@ struct WebPages: Sendable {
                 .signIn(member: member, password: form["password"] ?? "", now: now())
             // A new session replaces any earlier one in this browser.
             if let old = request.cookies[sessionCookie]?.value { try? await service.store.deleteSession(idHash: TokenSecret.hash(old)) }
-            return Self.redirect("/settings", cookies: [SignIn.cookie(sessionID, maxAge: configuration.sessionSeconds),
+            return Self.redirect("/settings", cookies: [SignIn.cookie(sessionID, maxAge: configuration.sessionSeconds, secure: configuration.secureCookies),
                                                         "\(Self.loginCookie)=; Path=/login; Max-Age=0"])
         } catch {
             return loginPage(error: error.status == .unauthorized ? "That member id or password is not right." : "Sign-in is unavailable right now.",
@@ -156,7 +157,7 @@ struct WebPages: Sendable {
             return errorPage(.forbidden, "This form has expired. Go back, reload the page and try again.")
         }
         try? await service.store.deleteSession(idHash: TokenSecret.hash(cookie))
-        return Self.redirect("/login", cookies: [SignIn.cookie("", maxAge: 0)])
+        return Self.redirect("/login", cookies: [SignIn.cookie("", maxAge: 0, secure: configuration.secureCookies)])
     }
 
     // MARK: pages

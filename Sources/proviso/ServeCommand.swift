@@ -11,6 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Flag(help: "Seed an empty database with a demo platform (about 1,000 members, history, demo logins).") var demo = false
+    @Flag(help: "Mark cookies Secure: use whenever members reach the server over HTTPS (e.g. behind a TLS proxy).")
+    var secureCookies = false
     @OptionGroup var globals: GlobalOptions
 
     func run() async throws {
@@ -31,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         do { service = try await ConsentService.load(store: ctx.store, policy: ctx.policy) } catch {
             throw CLIError("cannot load the consent state from \(ctx.store.path): \(error)")
         }
-        let app = try buildApplication(service: service, configuration: ServerConfiguration(host: host, port: port))
+        let app = try buildApplication(service: service, configuration: ServerConfiguration(host: host, port: port, secureCookies: secureCookies))
         Output.stderr.line("proviso: serving \(globals.database) (ledger seq \(service.ledgerSeq), policy \(ctx.policy.version)) on http://\(host):\(port)/")
         Output.stderr.flush()
         try await app.runService()

@@ -53,6 +53,19 @@ extension Fixture {
         }
     }
 
+    @Test func cookiesAreMarkedSecureWhenServedOverTLS() async throws {
+        let f = Fixture()
+        _ = try await f.memberApp()
+        let service = try await ConsentService.load(store: f.store, policy: .seed)
+        let app = try buildApplication(service: service, configuration: ServerConfiguration(secureCookies: true), now: { fixedNow })
+        try await app.test(.router) { client in
+            let api = try await post(client, "/v1/session", token: nil, body: #"{"member":"eu","password":"correct horse"}"#)
+            #expect(api.headers[.setCookie]?.hasSuffix("; Secure") == true)
+            let page = try await client.execute(uri: "/login", method: .get)
+            #expect(page.headers[.setCookie]?.hasSuffix("; Secure") == true)
+        }
+    }
+
     @Test func membersMaySignInByHandle() async throws {
         let f = Fixture()
         let app = try await f.memberApp()
