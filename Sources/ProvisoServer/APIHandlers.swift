@@ -8,13 +8,14 @@ struct APIHandlers: APIProtocol {
     let service: ConsentService
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
+    let throttle: LoginThrottle
     let now: @Sendable () -> Micros
 
     // MARK: sessions
 
     func logIn(_ input: Operations.LogIn.Input) async throws -> Operations.LogIn.Output {
         guard case let .json(body) = input.body else { throw APIError.badRequest("expected application/json") }
-        let signIn = SignIn(store: service.store, sessionSeconds: configuration.sessionSeconds)
+        let signIn = SignIn(store: service.store, sessionSeconds: configuration.sessionSeconds, throttle: throttle)
         let (cookie, session) = try await signIn.signIn(member: body.member, password: body.password, now: now())
         CurrentRequest.setCookie(SignIn.cookie(cookie, maxAge: configuration.sessionSeconds, secure: configuration.secureCookies))
         return .ok(.init(body: .json(.init(member: session.memberID, csrfToken: session.csrfToken,

@@ -34,7 +34,8 @@ public struct ServerConfiguration: Sendable {
 public func buildApplication(service: ConsentService, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
                              now: @escaping @Sendable () -> Micros = { Time.now() }) throws -> some ApplicationProtocol {
     let router = Router()
-    let pages = try WebPages(service: service, configuration: configuration, now: now)
+    let throttle = LoginThrottle()
+    let pages = try WebPages(service: service, configuration: configuration, throttle: throttle, now: now)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware(pages: pages))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
@@ -43,7 +44,7 @@ public func buildApplication(service: ConsentService, configuration: ServerConfi
         router.add(middleware: FastDecisionsMiddleware(service: service, metrics: metrics, limit: configuration.maxBodyBytes, now: now))
     }
     // Compact JSON: pipelines parse it, and pretty-printing costs time on every answer.
-    try APIHandlers(service: service, metrics: metrics, configuration: configuration, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
+    try APIHandlers(service: service, metrics: metrics, configuration: configuration, throttle: throttle, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
     pages.addRoutes(to: router)
     return Application(router: router,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "proviso"))

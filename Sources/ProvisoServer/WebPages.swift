@@ -13,13 +13,15 @@ struct WebPages: Sendable {
     let service: ConsentService
     let configuration: ServerConfiguration
     let now: @Sendable () -> Micros
+    let throttle: LoginThrottle
     let library: MustacheLibrary
 
     static let loginCookie = "proviso_login"
 
-    init(service: ConsentService, configuration: ServerConfiguration, now: @escaping @Sendable () -> Micros) throws {
+    init(service: ConsentService, configuration: ServerConfiguration, throttle: LoginThrottle, now: @escaping @Sendable () -> Micros) throws {
         self.service = service
         self.configuration = configuration
+        self.throttle = throttle
         self.now = now
         var library = MustacheLibrary()
         for (name, text) in [("head", Templates.head), ("foot", Templates.foot), ("login", Templates.login), ("settings", Templates.settings),
@@ -138,15 +140,19 @@ struct WebPages: Sendable {
             return loginPage(error: "Your sign-in form expired. Please try again.", member: member, status: .forbidden)
         }
         do {
-            let (sessionID, _) = try await SignIn(store: service.store, sessionSeconds: configuration.sessionSeconds)
+            let (sessionID, _) = try await SignIn(store: service.store, sessionSeconds: configuration.sessionSeconds, throttle: throttle)
                 .signIn(member: member, password: form["password"] ?? "", now: now())
             // A new session replaces any earlier one in this browser.
             if let old = request.cookies[sessionCookie]?.value { try? await service.store.deleteSession(idHash: TokenSecret.hash(old)) }
             return Self.redirect("/settings", cookies: [SignIn.cookie(sessionID, maxAge: configuration.sessionSeconds, secure: configuration.secureCookies),
                                                         "\(Self.loginCookie)=; Path=/login; Max-Age=0"])
         } catch {
-            return loginPage(error: error.status == .unauthorized ? "That member id or password is not right." : "Sign-in is unavailable right now.",
-                             member: member, status: error.status)
+            let message = switch error.status {
+            case .unauthorized: "That member id or password is not right."
+            case .tooManyRequests: "Too many attempts. Please wait a few minutes and try again."
+            default: "Sign-in is unavailable right now."
+            }
+            return loginPage(error: message, member: member, status: error.status)
         }
     }
 

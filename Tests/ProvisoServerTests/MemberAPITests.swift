@@ -88,6 +88,21 @@ extension Fixture {
         }
     }
 
+    @Test func repeatedWrongPasswordsAreThrottledEvenForTheRightOne() async throws {
+        let f = Fixture()
+        try await f.memberApp().test(.router) { client in
+            for _ in 0..<5 {
+                let r = try await post(client, "/v1/session", token: nil, body: #"{"member":"eu","password":"guess"}"#)
+                #expect(r.status == .unauthorized)
+            }
+            let blocked = try await post(client, "/v1/session", token: nil, body: #"{"member":"eu","password":"correct horse"}"#)
+            #expect(blocked.status == .tooManyRequests)
+            #expect(blocked.headers[.setCookie] == nil)
+            // Other members are not affected.
+            #expect(try await signIn(client, "us", "battery staple") != nil)
+        }
+    }
+
     @Test func signingOutEndsTheSession() async throws {
         let f = Fixture()
         try await f.memberApp().test(.router) { client in
