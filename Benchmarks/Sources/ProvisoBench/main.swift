@@ -77,6 +77,25 @@ func measure(_ engine: DecisionEngine, _ state: ConsentState, _ queries: [Decisi
 let frozen = state
 let (best, checksum) = measure(engine, frozen, queries, repeats: repeats)
 
+/// Member lookups from raw id bytes (what the dataset gate does per line), best of the repeats.
+func measureLookups(_ index: MemberIndex, _ ids: [[UInt8]], repeats: Int) -> (Double, Int) {
+    var best = Double.infinity
+    var found = 0
+    for _ in 0..<repeats {
+        let start = seconds()
+        var hits = 0
+        for id in ids { hits &+= id.withUnsafeBytes { index.find($0) >= 0 ? 1 : 0 } }
+        best = min(best, seconds() - start)
+        found = hits
+    }
+    return (best, found)
+}
+let lookupIDs: [[UInt8]] = lines(args[3]).compactMap { line in
+    guard case let .string(id)? = try? JSON.parse(String(line))["member"] else { return nil }
+    return Array(id.utf8)
+}
+let (lookupBest, lookupHits) = measureLookups(frozen.index, lookupIDs, repeats: repeats)
+
 // The answers, for the agreement check against the anchor.
 var out = ""
 out.reserveCapacity(queries.count * 40)
@@ -97,6 +116,8 @@ let summary: [String: Any] = [
     "counted_bytes_per_member_without_history": Double(countedMembers) / Double(memberCount),
     "counted_bytes_per_member_all": Double(state.byteCount) / Double(memberCount),
     "checksum": checksum,
+    "ns_per_lookup_by_bytes": lookupBest / Double(lookupIDs.count) * 1e9,
+    "lookup_hits": lookupHits,
 ]
 let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))
