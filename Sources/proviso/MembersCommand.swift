@@ -61,13 +61,7 @@ struct MembersCommand: AsyncParsableCommand {
                 }
                 return m
             }
-            let result: AppendResult
-            do {
-                result = try await ctx.store.append(WriteBatch(members: members, policy: ctx.policy, actor: cliActor,
-                                                               recordedAt: Time.now(), returnEvents: false))
-            } catch {
-                throw CLIError("import failed, nothing was imported: \(error)")
-            }
+            let result = try await ctx.commitImport(members: members)
             let seconds = monotonicSeconds() - started
             Output.stdout.line("imported \(members.count) members: \(result.registered) registered, \(result.changed) changed, "
                 + "\(result.unchanged) unchanged; ledger at seq \(result.lastSeq) (\(rate(members.count, seconds)))")

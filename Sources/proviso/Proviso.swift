@@ -111,6 +111,16 @@ struct Context {
     let policy: Policy
     let engine: DecisionEngine
 
+    /// Commits an import in one transaction: all of it, or — with the reason — none of it.
+    func commitImport(members: [Member] = [], events: [EventDraft] = []) async throws -> AppendResult {
+        do {
+            return try await store.append(WriteBatch(members: members, events: events, policy: policy, actor: cliActor,
+                                                     recordedAt: Time.now(), returnEvents: false))
+        } catch {
+            throw CLIError("import failed, nothing was imported: \(error)")
+        }
+    }
+
     func loadState() async throws -> ConsentState {
         do { return try await store.loadState() } catch {
             throw CLIError("cannot read the consent state from \(store.path): \(error)")

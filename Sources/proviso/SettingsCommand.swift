@@ -68,13 +68,7 @@ struct SettingsCommand: AsyncParsableCommand {
                 guard state.memberIndex(input.member) >= 0 else { throw InputError("unknown member \"\(input.member)\"") }
                 return input.draft(policy: ctx.policy)
             }
-            let result: AppendResult
-            do {
-                result = try await ctx.store.append(WriteBatch(events: drafts, policy: ctx.policy, actor: cliActor,
-                                                               recordedAt: Time.now(), returnEvents: false))
-            } catch {
-                throw CLIError("import failed, nothing was imported: \(error)")
-            }
+            let result = try await ctx.commitImport(events: drafts)
             Output.stdout.line("imported \(drafts.count) choices; ledger at seq \(result.lastSeq) (\(rate(drafts.count, monotonicSeconds() - started)))")
             Output.stdout.flush()
         }
