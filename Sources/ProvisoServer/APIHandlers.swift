@@ -100,9 +100,7 @@ struct APIHandlers: APIProtocol {
     func decideBatch(_ input: Operations.DecideBatch.Input) async throws -> Operations.DecideBatch.Output {
         _ = try CurrentPrincipal.require(.decisionsRead)
         guard case let .json(body) = input.body else { throw APIError.badRequest("expected application/json") }
-        guard body.requests.count <= 10_000 else {
-            throw APIError(.contentTooLarge, "a batch holds at most 10,000 requests; this one has \(body.requests.count)")
-        }
+        try APIError.checkBatch(body.requests.count)
         var requests: [DecisionRequest] = []
         requests.reserveCapacity(body.requests.count)
         for (i, r) in body.requests.enumerated() {

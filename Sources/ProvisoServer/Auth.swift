@@ -87,6 +87,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     static func isSafe(_ m: HTTPRequest.Method) -> Bool { m == .get || m == .head || m == .options }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Only signing in and out sets cookies from a generated handler; other requests (the
+        // decision hot path among them) skip the jar.
+        guard request.uri.path == "/v1/session" else { return try await authenticate(request, context: context, next: next) }
         let jar = CookieJar()
         var response = try await CurrentRequest.$jar.withValue(jar) { try await authenticate(request, context: context, next: next) }
         for cookie in jar.cookies.withLock({ $0 }) { response.headers.append(HTTPField(name: .setCookie, value: cookie)) }

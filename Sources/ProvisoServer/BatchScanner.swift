@@ -57,7 +57,8 @@ struct BatchScanner {
         s.count == word.utf8CodeUnitCount && (0..<s.count).allSatisfy { s[$0] == word.utf8Start[$0] }
     }
 
-    /// Scans the whole body; calls `each` with every query in order. Returns false to fall back.
+    /// Scans the whole body; calls `each` with every query in order. Returns false to fall back
+    /// (also past `APIError.maxBatch` items, so the generic path answers 413).
     mutating func scan(state: ConsentState, now: Micros, _ each: (DecisionQuery) -> Void) -> Bool {
         guard take(0x7B), let key = string(), Self.equal(key, "requests"), take(0x3A), take(0x5B) else { return false }
         space()
@@ -68,7 +69,7 @@ struct BatchScanner {
         var count = 0
         repeat {
             count += 1
-            guard count <= BatchScanner.maxBatch, let q = item(state: state, now: now) else { return false }
+            guard count <= APIError.maxBatch, let q = item(state: state, now: now) else { return false }
             each(q)
         } while take(0x2C)
         guard take(0x5D), take(0x7D) else { return false }
@@ -128,10 +129,6 @@ struct BatchScanner {
     }
 }
 
-extension BatchScanner {
-    /// More than this many items: fall back, and the generic path answers 413.
-    static let maxBatch = 10_000
-}
 
 extension Decision {
     /// Wire bytes of every reason code, quoted, by bit position.

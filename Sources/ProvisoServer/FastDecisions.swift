@@ -13,8 +13,6 @@ struct FastDecisionsMiddleware<Context: RequestContext>: RouterMiddleware {
     let limit: Int
     let now: @Sendable () -> Micros
 
-    static var maxBatch: Int { BatchScanner.maxBatch }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         guard request.method == .post, path == "/v1/decisions" || path == "/v1/decisions/batch" else {
@@ -46,9 +44,7 @@ struct FastDecisionsMiddleware<Context: RequestContext>: RouterMiddleware {
             guard case let .object(fields) = json else { throw APIError.badRequest("expected an object {\"requests\":[…]}") }
             for f in fields where f.key != "requests" { throw APIError.badRequest("unknown field \"\(f.key)\" (expected: requests)") }
             guard case let .array(items)? = json["requests"] else { throw APIError.badRequest("requests must be an array of decision requests") }
-            guard items.count <= Self.maxBatch else {
-                throw APIError(.contentTooLarge, "a batch holds at most 10,000 requests; this one has \(items.count)")
-            }
+            try APIError.checkBatch(items.count)
             var requests: [DecisionRequest] = []
             requests.reserveCapacity(items.count)
             for (i, item) in items.enumerated() {

@@ -18,6 +18,16 @@ public struct APIError: Error, Sendable {
     static func unauthorized(_ detail: String = "a bearer token is required") -> APIError { APIError(.unauthorized, detail) }
     static func forbidden(_ detail: String) -> APIError { APIError(.forbidden, detail) }
     static func badRequest(_ detail: String) -> APIError { APIError(.badRequest, detail) }
+
+    /// The most decisions one batch may ask for.
+    static let maxBatch = 10_000
+
+    /// A batch over `maxBatch`, refused the same way by every path that serves batches.
+    static func checkBatch(_ count: Int) throws(APIError) {
+        guard count <= maxBatch else {
+            throw APIError(.contentTooLarge, "a batch holds at most 10,000 requests; this one has \(count)")
+        }
+    }
 }
 
 /// Turns every error into `application/problem+json` with a useful `detail`, and never a
