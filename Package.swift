@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ProvisoCore", targets: ["ProvisoCore"]),
         .library(name: "ProvisoStore", targets: ["ProvisoStore"]),
         .library(name: "ProvisoSQLite", targets: ["ProvisoSQLite"]),
+        .library(name: "ProvisoGate", targets: ["ProvisoGate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -40,6 +41,10 @@ let package = Package(
             dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .target(
+            name: "ProvisoGate",
+            dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(
             name: "ProvisoAPI",
             dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
             swiftSettings: strict,
@@ -47,7 +52,7 @@ let package = Package(
         .target(
             name: "ProvisoServer",
             dependencies: [
-                "ProvisoCore", "ProvisoStore", "ProvisoAPI",
+                "ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -60,15 +65,24 @@ let package = Package(
         .executableTarget(
             name: "proviso",
             dependencies: [
-                "ProvisoCore", "ProvisoStore", "ProvisoSQLite", "ProvisoServer",
+                "ProvisoCore", "ProvisoStore", "ProvisoSQLite", "ProvisoGate", "ProvisoServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "ProvisoTestSupport",
+            dependencies: ["ProvisoCore"],
+            path: "Tests/ProvisoTestSupport",
+            swiftSettings: strict),
         .testTarget(
             name: "ProvisoCoreTests",
-            dependencies: ["ProvisoCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["ProvisoCore", "ProvisoTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ProvisoGateTests",
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoStoreTests",

@@ -74,6 +74,7 @@ public struct ReasonSet: Sendable, Hashable, Sequence {
 
     @inlinable public mutating func insert(_ r: Reason) { bits |= 1 << r.bit }
     @inlinable public func contains(_ r: Reason) -> Bool { bits & (1 << r.bit) != 0 }
+    @inlinable public mutating func formUnion(_ other: ReasonSet) { bits |= other.bits }
     @inlinable public var isEmpty: Bool { bits == 0 }
     public var count: Int { bits.nonzeroBitCount }
 

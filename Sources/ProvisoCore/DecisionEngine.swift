@@ -28,66 +28,89 @@ public struct DecisionEngine: Sendable {
 
     /// Decides one query. Every applicable deny reason is reported, in contract order.
     /// Reads only flat tables of the policy and the projection: no copies, no allocation.
+    /// It is the member's verdict joined with the record's own reasons, the same two halves
+    /// the dataset gate uses, so the gate cannot drift from the engine.
     public func decide(_ q: DecisionQuery, in s: ConsentState) -> Decision {
         let p = policy(at: q.at)
-        var r = ReasonSet()
-        if !s.isCurrent { r.insert(.stateUnavailable) }
-        let m = q.member
+        let v = memberVerdict(member: q.member, purpose: q.purpose, at: q.at, gpc: q.gpc, in: s, policy: p)
+        var r = v.reasons
+        r.formUnion(recordReasons(category: q.category, visibility: q.visibility, sensitive: q.sensitive,
+                                  createdAt: q.createdAt, purpose: q.purpose, verdict: v, policy: p))
+        let allowed = r.isEmpty
+        if allowed { r.insert(v.choseOn ? .memberChoice : .defaultOn) }
+        return Decision(allowed: allowed, reasons: r, policyVersion: p.version, ledgerSeq: s.ledgerSeq)
+    }
+
+    /// The reasons that depend only on who the member is, the purpose and the time (state,
+    /// account, age, region scope, choices, GPC, dependencies): computed once per member by the
+    /// gate, then joined with each record's reasons.
+    public func memberVerdict(member m: Int32, purpose: Purpose?, at t: Micros, gpc: Bool = false,
+                              in s: ConsentState, policy p: Policy) -> MemberVerdict {
+        var v = MemberVerdict()
+        if !s.isCurrent { v.reasons.insert(.stateUnavailable) }
         let known = m >= 0 && Int(m) < s.memberCount
-        if !known { r.insert(.unknownMember) }
+        if !known { v.reasons.insert(.unknownMember) }
         var flags: UInt8 = 0
         var pr = 0
-        if let purpose = q.purpose {
+        if let purpose {
             pr = Int(purpose.rawValue)
             flags = p.purposeFlags[pr]
         }
         let purposeKnown = flags & 1 != 0
-        if !purposeKnown { r.insert(.unknownPurpose) }
-        if q.category == nil { r.insert(.unknownCategory) }
-        if known, let closed = s.closingTime(of: m), closed <= q.at { r.insert(.accountClosed) }
-        if let c = q.category {
+        if !purposeKnown { v.reasons.insert(.unknownPurpose) }
+        if known, let closed = s.closingTime(of: m), closed <= t { v.reasons.insert(.accountClosed) }
+        guard known, purposeKnown else { return v }
+        if flags & 4 != 0, t < s.adultAt(m) || s.isSuspectedMinor(m) { v.reasons.insert(.minor) }
+        let rule = p.rules[pr &* RegionGroup.allCases.count &+ Int(s.regions[Int(m)])]
+        let inScope = rule.present && t >= rule.inScopeFrom
+        if !inScope { v.reasons.insert(.regionNotInScope) }
+        // Content dates are checked only where the rule sets one; the record half applies it.
+        if rule.present { v.contentFrom = rule.contentFrom }
+        let gate = SettingID(rawValue: p.purposeGates[pr])!
+        if let c = s.latestChoice(member: m, setting: gate, at: t) {
+            if c.on { v.choseOn = true } else { v.reasons.insert(c.channel == .gpc ? .gpc : .optedOut) }
+        } else if inScope, !rule.defaultOn {
+            v.reasons.insert(.defaultOff)
+        }
+        if gpc, rule.gpc { v.reasons.insert(.gpc) }
+        var deps = p.dependencyMasks[Int(gate.rawValue)]
+        while deps != 0 {
+            let d = SettingID(rawValue: UInt8(deps.trailingZeroBitCount))!
+            deps &= deps - 1
+            if !isOn(member: m, setting: d, at: t, in: s, policy: p, depth: 0) { v.reasons.insert(.dependsOn(d)) }
+        }
+        return v
+    }
+
+    /// The reasons that depend on the record itself: its category, audience, sensitivity and
+    /// creation date (against the content start date found in the member's verdict).
+    @inlinable
+    public func recordReasons(category: Category?, visibility: Visibility?, sensitive: Bool, createdAt: Micros?,
+                              purpose: Purpose?, verdict v: MemberVerdict, policy p: Policy) -> ReasonSet {
+        var r = ReasonSet()
+        let pr = purpose.map { Int($0.rawValue) } ?? -1
+        let flags: UInt8 = pr >= 0 ? p.purposeFlags[pr] : 0
+        let purposeKnown = flags & 1 != 0
+        if let c = category {
             if c.isNeverEligible {
                 r.insert(.categoryNeverEligible)
             } else if purposeKnown, p.categoryMasks[pr] & (1 << c.rawValue) == 0 {
                 r.insert(.categoryNotForPurpose)
             }
+        } else {
+            r.insert(.unknownCategory)
         }
         if flags & 2 != 0 {
-            if let v = q.visibility {
-                if v != .public { r.insert(.notPublic) }
-            } else if q.category?.requiresVisibility ?? false {
+            if let vis = visibility {
+                if vis != .public { r.insert(.notPublic) }
+            } else if category?.requiresVisibility ?? false {
                 r.insert(.notPublic)
             }
         }
-        if q.sensitive { r.insert(.sensitive) }
-        var choseOn = false
-        if known, purposeKnown {
-            if flags & 4 != 0, q.at < s.adultAt(m) || s.isSuspectedMinor(m) { r.insert(.minor) }
-            let rule = p.rules[pr &* RegionGroup.allCases.count &+ Int(s.regions[Int(m)])]
-            let inScope = rule.present && q.at >= rule.inScopeFrom
-            if !inScope { r.insert(.regionNotInScope) }
-            // Content dates are checked only where the rule sets one; a record without a
-            // creation date cannot be shown to be in scope, so it is denied (fail closed).
-            if rule.present, rule.contentFrom != .min, (q.createdAt ?? .min) < rule.contentFrom {
-                r.insert(.contentBeforeScope)
-            }
-            let gate = SettingID(rawValue: p.purposeGates[pr])!
-            if let c = s.latestChoice(member: m, setting: gate, at: q.at) {
-                if c.on { choseOn = true } else { r.insert(c.channel == .gpc ? .gpc : .optedOut) }
-            } else if inScope, !rule.defaultOn {
-                r.insert(.defaultOff)
-            }
-            if q.gpc, rule.gpc { r.insert(.gpc) }
-            var deps = p.dependencyMasks[Int(gate.rawValue)]
-            while deps != 0 {
-                let d = SettingID(rawValue: UInt8(deps.trailingZeroBitCount))!
-                deps &= deps - 1
-                if !isOn(member: m, setting: d, at: q.at, in: s, policy: p, depth: 0) { r.insert(.dependsOn(d)) }
-            }
-        }
-        let allowed = r.isEmpty
-        if allowed { r.insert(choseOn ? .memberChoice : .defaultOn) }
-        return Decision(allowed: allowed, reasons: r, policyVersion: p.version, ledgerSeq: s.ledgerSeq)
+        if sensitive { r.insert(.sensitive) }
+        // A record without a creation date cannot be shown to be in scope: denied (fail closed).
+        if v.contentFrom != .min, (createdAt ?? .min) < v.contentFrom { r.insert(.contentBeforeScope) }
+        return r
     }
 
     /// Whether a setting is effectively on for a member at `t`: their latest choice, else the
@@ -111,4 +134,16 @@ public struct DecisionEngine: Sendable {
         }
         return true
     }
+}
+
+/// The member half of a decision for one purpose at one time (see `DecisionEngine.memberVerdict`).
+public struct MemberVerdict: Sendable, Equatable {
+    /// Deny reasons that hold for every record of this member.
+    public var reasons = ReasonSet()
+    /// Whether the member chose "on" (the allow reason is then `member-choice`).
+    public var choseOn = false
+    /// Records created before this are `content-before-scope`; `.min` when no date applies.
+    public var contentFrom: Micros = .min
+
+    @inlinable public init() {}
 }

@@ -66,6 +66,39 @@ public enum JSON: Sendable, Equatable {
         return out
     }
 
+    /// Serialises with two-space indentation, for files people read (manifests, reports).
+    public var pretty: String {
+        var out = ""
+        writePretty(to: &out, indent: "")
+        return out
+    }
+
+    func writePretty(to out: inout String, indent: String) {
+        let inner = indent + "  "
+        switch self {
+        case let .array(items) where !items.isEmpty:
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += inner
+                item.writePretty(to: &out, indent: inner)
+                out += i + 1 < items.count ? ",\n" : "\n"
+            }
+            out += indent + "]"
+        case let .object(fields) where !fields.isEmpty:
+            out += "{\n"
+            for (i, field) in fields.enumerated() {
+                out += inner
+                JSON.appendQuoted(field.key, to: &out)
+                out += ": "
+                field.value.writePretty(to: &out, indent: inner)
+                out += i + 1 < fields.count ? ",\n" : "\n"
+            }
+            out += indent + "}"
+        default:
+            write(to: &out)
+        }
+    }
+
     /// Appends the compact serialisation.
     public func write(to out: inout String) {
         switch self {

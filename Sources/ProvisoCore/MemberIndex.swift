@@ -68,6 +68,27 @@ public struct MemberIndex: Sendable {
         return String(decoding: arena[start..<end], as: UTF8.self)
     }
 
+    /// Calls `body` with each of the index's large tables, so a caller that is about to do
+    /// millions of lookups can ask the OS for large pages under them (the gate does).
+    public func withTables(_ body: (UnsafeRawBufferPointer) -> Void) {
+        arena.withUnsafeBytes(body)
+        ends.withUnsafeBytes(body)
+        slots.withUnsafeBytes(body)
+    }
+
+    /// Calls `body` with the id bytes of the member at `index`, without building a `String`.
+    public func withID<R>(at index: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let end = Int(ends[Int(index)])
+        let start = index == 0 ? 0 : Int(ends[Int(index) - 1])
+        return arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+    }
+
+    /// Whether member `a`'s id sorts before member `b`'s, byte by byte (SQLite's BINARY
+    /// collation), so the gate's member sets come out in the registry's order.
+    public func idLess(_ a: Int32, _ b: Int32) -> Bool {
+        withID(at: a) { x in withID(at: b) { y in x.lexicographicallyPrecedes(y) } }
+    }
+
     /// Inserts an id if absent; returns its index and whether it was new.
     @discardableResult
     public mutating func insert(_ id: String) -> (index: Int32, inserted: Bool) {
@@ -112,8 +133,10 @@ public struct MemberIndex: Sendable {
     }
 }
 
+/// Whether `n` bytes at `a` and `b` are equal: a word at a time, inlinable so hot paths in
+/// other modules (the gate's scanner) compare field names without a call.
 @inlinable
-func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+public func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
     var i = 0
     while i + 8 <= n {
         if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }

@@ -115,12 +115,17 @@ public enum Category: UInt8, CaseIterable, Sendable, Hashable {
 
     /// Parses a wire code from raw UTF-8 bytes without allocating (the gate's hot path).
     public init?(utf8 bytes: UnsafeRawBufferPointer) {
-        for c in Self.allCases where c.code.utf8.elementsEqual(bytes) {
-            self = c
-            return
+        for (k, code) in Self.codeBytes.enumerated() where code.count == bytes.count {
+            if code.withUnsafeBytes({ memcmpBytes($0.baseAddress!, bytes.baseAddress!, bytes.count) }) {
+                self = Self.allCases[k]
+                return
+            }
         }
         return nil
     }
+
+    /// The codes as bytes, so matching compares lengths first and then words, not characters.
+    static let codeBytes: [[UInt8]] = allCases.map { Array($0.code.utf8) }
 }
 
 /// Who can see a piece of content. Anything other than the three known values is kept as

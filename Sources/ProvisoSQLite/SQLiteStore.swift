@@ -104,6 +104,46 @@ public final class SQLiteStore: ConsentStore {
                 CREATE INDEX member_sessions_by_expiry ON member_sessions(expires_at);
                 """)
         }
+        m.registerMigration("005-gate-snapshots") { db in
+            // Lineage is evidence: rows are never updated or deleted, like the ledger.
+            try db.execute(sql: """
+                CREATE TABLE gate_snapshots (
+                    seq            INTEGER PRIMARY KEY,
+                    id             TEXT    NOT NULL UNIQUE,
+                    name           TEXT,
+                    purpose        TEXT    NOT NULL,
+                    as_of          INTEGER NOT NULL,
+                    created_at     INTEGER NOT NULL,
+                    policy_version TEXT    NOT NULL,
+                    ledger_seq     INTEGER NOT NULL,
+                    input_sha256   TEXT    NOT NULL,
+                    output_sha256  TEXT    NOT NULL,
+                    records_read   INTEGER NOT NULL,
+                    eligible       INTEGER NOT NULL,
+                    excluded       INTEGER NOT NULL,
+                    malformed      INTEGER NOT NULL,
+                    member_count   INTEGER NOT NULL,
+                    page_count     INTEGER NOT NULL,
+                    manifest       TEXT    NOT NULL
+                );
+                -- The member set in pages (see SnapshotPages): a million members are a few
+                -- thousand rows, and one member's page is found by hashing their id.
+                CREATE TABLE gate_snapshot_pages (
+                    snapshot_seq INTEGER NOT NULL REFERENCES gate_snapshots(seq),
+                    page         INTEGER NOT NULL,
+                    members      TEXT    NOT NULL,
+                    PRIMARY KEY (snapshot_seq, page)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER gate_snapshots_no_update BEFORE UPDATE ON gate_snapshots
+                    BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+                CREATE TRIGGER gate_snapshots_no_delete BEFORE DELETE ON gate_snapshots
+                    BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+                CREATE TRIGGER gate_snapshot_pages_no_update BEFORE UPDATE ON gate_snapshot_pages
+                    BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+                CREATE TRIGGER gate_snapshot_pages_no_delete BEFORE DELETE ON gate_snapshot_pages
+                    BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+                """)
+        }
         return m
     }
 
@@ -437,6 +477,112 @@ public final class SQLiteStore: ConsentStore {
                 }
                 state.ledgerSeq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM ledger") ?? 0
                 return state
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    static let snapshotColumns = """
+        id, name, purpose, as_of, created_at, policy_version, ledger_seq, input_sha256, output_sha256,
+        records_read, eligible, excluded, malformed, member_count, manifest
+        """
+
+    static func snapshot(from row: Row) -> Snapshot {
+        Snapshot(id: row[0], name: row[1], purpose: row[2], asOf: row[3], createdAt: row[4], policyVersion: row[5],
+                 ledgerSeq: row[6], inputSHA256: row[7], outputSHA256: row[8], read: row[9], eligible: row[10],
+                 excluded: row[11], malformed: row[12], memberCount: row[13], manifest: row[14])
+    }
+
+    static func counts(_ text: String, snapshot: String) throws -> [CategoryCount] {
+        guard let c = CategoryCount.parse(text) else { throw StoreError.corrupt("snapshot \(snapshot) has unreadable counts") }
+        return c
+    }
+
+    /// One transaction for the snapshot and its whole member set, written as pages.
+    public func registerSnapshot(_ s: Snapshot, members: [SnapshotMember]) async throws(StoreError) {
+        for (a, b) in zip(members, members.dropFirst()) where !a.memberID.utf8.lexicographicallyPrecedes(b.memberID.utf8) {
+            throw .conflict("snapshot members must be unique and in id order (\(a.memberID), \(b.memberID))")
+        }
+        let pageCount = SnapshotPages.pageCount(members: members.count)
+        let pages = SnapshotPages.encode(members, pageCount: pageCount)
+        do {
+            try await pool.write { db in
+                if try Int.fetchOne(db, sql: "SELECT 1 FROM gate_snapshots WHERE id = ?", arguments: [s.id]) != nil {
+                    throw StoreError.conflict("snapshot \(s.id) is already registered")
+                }
+                try db.execute(sql: """
+                    INSERT INTO gate_snapshots (\(Self.snapshotColumns), page_count)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [s.id, s.name, s.purpose, s.asOf, s.createdAt, s.policyVersion, s.ledgerSeq,
+                                     s.inputSHA256, s.outputSHA256, s.read, s.eligible, s.excluded, s.malformed,
+                                     s.memberCount, s.manifest, pageCount])
+                let seq = db.lastInsertedRowID
+                let insert = try db.cachedStatement(sql: "INSERT INTO gate_snapshot_pages (snapshot_seq, page, members) VALUES (?, ?, ?)")
+                for p in pages { try insert.execute(arguments: [seq, p.page, p.text]) }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func snapshots() async throws(StoreError) -> [Snapshot] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT \(Self.snapshotColumns) FROM gate_snapshots ORDER BY seq DESC")
+                    .map(Self.snapshot(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func snapshot(id: String) async throws(StoreError) -> Snapshot? {
+        do {
+            return try await pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT \(Self.snapshotColumns) FROM gate_snapshots WHERE id = ?", arguments: [id])
+                    .map(Self.snapshot(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    static func decodePage(_ text: String, snapshot: String) throws -> [SnapshotMember] {
+        guard let members = SnapshotPages.decode(text) else { throw StoreError.corrupt("snapshot \(snapshot) has an unreadable member page") }
+        return members
+    }
+
+    public func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]? {
+        do {
+            return try await pool.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT seq, page_count FROM gate_snapshots WHERE id = ?", arguments: [id]),
+                      page >= 0, page < row[1] as Int else { return nil }
+                let text = try String.fetchOne(db, sql: "SELECT members FROM gate_snapshot_pages WHERE snapshot_seq = ? AND page = ?",
+                                               arguments: [row[0] as Int64, page])
+                return try text.map { try Self.decodePage($0, snapshot: id) } ?? []
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// One page read per snapshot: the page the member's id hashes to.
+    public func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse] {
+        do {
+            return try await pool.read { db in
+                let rows = try Row.fetchAll(db, sql: "SELECT \(Self.snapshotColumns), seq, page_count FROM gate_snapshots ORDER BY seq DESC")
+                let page = try db.cachedStatement(sql: "SELECT members FROM gate_snapshot_pages WHERE snapshot_seq = ? AND page = ?")
+                var uses: [SnapshotUse] = []
+                for row in rows {
+                    let s = Self.snapshot(from: row)
+                    let k = SnapshotPages.page(of: member, pageCount: row[16])
+                    guard let text = try String.fetchOne(page, arguments: [row[15] as Int64, k]) else { continue }
+                    if let m = try Self.decodePage(text, snapshot: s.id).first(where: { $0.memberID == member }) {
+                        uses.append(SnapshotUse(snapshot: s, counts: m.counts))
+                    }
+                }
+                return uses
             }
         } catch {
             throw Self.map(error)

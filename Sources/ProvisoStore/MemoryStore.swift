@@ -12,6 +12,8 @@ public final class MemoryStore: ConsentStore {
         var keys: [ReceiptKey] = []
         var passwords: [String: String] = [:]
         var sessions: [[UInt8]: MemberSession] = [:]
+        /// Registration order; each with its member set in id order.
+        var snapshots: [(snapshot: Snapshot, members: [SnapshotMember])] = []
     }
 
     let contents = Mutex(Contents())
@@ -135,6 +137,46 @@ public final class MemoryStore: ConsentStore {
     }
 
     public func deleteSession(idHash: [UInt8]) async throws(StoreError) { contents.withLock { _ = $0.sessions.removeValue(forKey: idHash) } }
+
+    public func registerSnapshot(_ snapshot: Snapshot, members: [SnapshotMember]) async throws(StoreError) {
+        try contents.withLock { c throws(StoreError) in
+            guard !c.snapshots.contains(where: { $0.snapshot.id == snapshot.id }) else {
+                throw .conflict("snapshot \(snapshot.id) is already registered")
+            }
+            for (a, b) in zip(members, members.dropFirst()) where !a.memberID.utf8.lexicographicallyPrecedes(b.memberID.utf8) {
+                throw .conflict("snapshot members must be unique and in id order (\(a.memberID), \(b.memberID))")
+            }
+            c.snapshots.append((snapshot, members))
+        }
+    }
+
+    public func snapshots() async throws(StoreError) -> [Snapshot] {
+        contents.withLock { $0.snapshots.reversed().map(\.snapshot) }
+    }
+
+    public func snapshot(id: String) async throws(StoreError) -> Snapshot? {
+        contents.withLock { $0.snapshots.first { $0.snapshot.id == id }?.snapshot }
+    }
+
+    /// Pages of `pageSize` members in id order.
+    public func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]? {
+        contents.withLock { c in
+            guard let s = c.snapshots.first(where: { $0.snapshot.id == id }) else { return nil }
+            let start = page * Self.pageSize
+            guard page >= 0, start < max(s.members.count, 1) else { return nil }
+            return Array(s.members[start..<min(start + Self.pageSize, s.members.count)])
+        }
+    }
+
+    static let pageSize = 1000
+
+    public func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse] {
+        contents.withLock { c in
+            c.snapshots.reversed().compactMap { s in
+                s.members.first { $0.memberID == member }.map { SnapshotUse(snapshot: s.snapshot, counts: $0.counts) }
+            }
+        }
+    }
 
     /// Test hook: lets a test tamper with the ledger the way an attacker with raw access could.
     public func tamper(_ body: (inout [LedgerEvent]) -> Void) {

@@ -157,9 +157,161 @@ public protocol SessionStore: Sendable {
     func deleteSession(idHash: [UInt8]) async throws(StoreError)
 }
 
-/// A complete consent store: ledger + members + tokens + keys + sessions + a fast way to
-/// build the projection.
-public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore {
+/// A dataset snapshot the gate let through: what went out, for which purpose, as of when.
+/// Registered once and never changed, so lineage questions get the same answer forever.
+public struct Snapshot: Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    /// The purpose code the snapshot was filtered for.
+    public var purpose: String
+    public var asOf: Micros
+    public var createdAt: Micros
+    public var policyVersion: String
+    public var ledgerSeq: Int64
+    public var inputSHA256: String
+    public var outputSHA256: String
+    public var read: Int
+    public var eligible: Int
+    public var excluded: Int
+    public var malformed: Int
+    public var memberCount: Int
+    /// The manifest as written next to the records (JSON).
+    public var manifest: String
+
+    public init(id: String, name: String?, purpose: String, asOf: Micros, createdAt: Micros, policyVersion: String,
+                ledgerSeq: Int64, inputSHA256: String, outputSHA256: String, read: Int, eligible: Int, excluded: Int,
+                malformed: Int, memberCount: Int, manifest: String) {
+        self.id = id
+        self.name = name
+        self.purpose = purpose
+        self.asOf = asOf
+        self.createdAt = createdAt
+        self.policyVersion = policyVersion
+        self.ledgerSeq = ledgerSeq
+        self.inputSHA256 = inputSHA256
+        self.outputSHA256 = outputSHA256
+        self.read = read
+        self.eligible = eligible
+        self.excluded = excluded
+        self.malformed = malformed
+        self.memberCount = memberCount
+        self.manifest = manifest
+    }
+}
+
+/// How many records of one category a snapshot took from a member.
+public struct CategoryCount: Sendable, Equatable {
+    public var category: Category
+    public var count: Int
+
+    public init(_ category: Category, _ count: Int) {
+        self.category = category
+        self.count = count
+    }
+
+    /// The compact stored form, `{"post":3,"comment":1}`.
+    public static func json(_ counts: [CategoryCount]) -> String {
+        "{" + counts.map { "\"\($0.category.code)\":\($0.count)" }.joined(separator: ",") + "}"
+    }
+
+    /// Reads the stored form back; nil if it is not one.
+    public static func parse(_ text: String) -> [CategoryCount]? {
+        guard case let .object(fields)? = try? JSON.parse(text) else { return nil }
+        var out: [CategoryCount] = []
+        for f in fields {
+            guard let c = Category(code: f.key), case let .number(n) = f.value, let k = Int(n) else { return nil }
+            out.append(CategoryCount(c, k))
+        }
+        return out
+    }
+}
+
+/// One member of a snapshot's member set.
+public struct SnapshotMember: Sendable, Equatable {
+    public var memberID: String
+    public var counts: [CategoryCount]
+
+    public init(memberID: String, counts: [CategoryCount]) {
+        self.memberID = memberID
+        self.counts = counts
+    }
+}
+
+/// A snapshot that used a member's data, with what it took.
+public struct SnapshotUse: Sendable, Equatable {
+    public var snapshot: Snapshot
+    public var counts: [CategoryCount]
+
+    public init(snapshot: Snapshot, counts: [CategoryCount]) {
+        self.snapshot = snapshot
+        self.counts = counts
+    }
+}
+
+/// How durable stores lay out a member set: in pages keyed by a stable hash of the member id,
+/// each page a text block of `id<TAB>counts` lines in id order. Registering a million members
+/// is then a few thousand row writes, and finding one member in a snapshot reads one page.
+public enum SnapshotPages {
+    /// Members per page aimed at; the page count is the next power of two.
+    public static let membersPerPage = 256
+
+    public static func pageCount(members: Int) -> Int {
+        var n = 1
+        while n * membersPerPage < members { n <<= 1 }
+        return n
+    }
+
+    /// FNV-1a over the id's UTF-8: fixed forever, since stored pages depend on it.
+    public static func page(of id: String, pageCount: Int) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return Int(truncatingIfNeeded: h & UInt64(pageCount - 1))
+    }
+
+    /// Splits a member set (in id order) into encoded pages, by page number; empty pages are absent.
+    public static func encode(_ members: [SnapshotMember], pageCount: Int) -> [(page: Int, text: String)] {
+        var pages = [String](repeating: "", count: pageCount)
+        for m in members {
+            let k = page(of: m.memberID, pageCount: pageCount)
+            pages[k] += m.memberID
+            pages[k] += "\t"
+            pages[k] += CategoryCount.json(m.counts)
+            pages[k] += "\n"
+        }
+        return pages.enumerated().filter { !$0.element.isEmpty }.map { ($0.offset, $0.element) }
+    }
+
+    /// Reads a page back; nil if it is not one (the caller reports the store as corrupt).
+    public static func decode(_ text: String) -> [SnapshotMember]? {
+        var out: [SnapshotMember] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            guard let tab = line.firstIndex(of: "\t"), let counts = CategoryCount.parse(String(line[line.index(after: tab)...])) else {
+                return nil
+            }
+            out.append(SnapshotMember(memberID: String(line[..<tab]), counts: counts))
+        }
+        return out
+    }
+}
+
+/// The gate's snapshot registry: lineage that answers "whose data went where".
+public protocol SnapshotStore: Sendable {
+    /// Registers a snapshot and its whole member set in one atomic step; `.conflict` if the
+    /// id is taken. Members must be in ascending id order (bytewise) and unique.
+    func registerSnapshot(_ snapshot: Snapshot, members: [SnapshotMember]) async throws(StoreError)
+    /// Every snapshot, newest first.
+    func snapshots() async throws(StoreError) -> [Snapshot]
+    func snapshot(id: String) async throws(StoreError) -> Snapshot?
+    /// Page `page` of a snapshot's member set (pages are numbered from 0; the order of members
+    /// across pages is the store's own), or nil past the last page or for an unknown snapshot.
+    func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]?
+    /// The snapshots that included a member, newest first.
+    func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse]
+}
+
+/// A complete consent store: ledger + members + tokens + keys + sessions + snapshots + a fast
+/// way to build the projection.
+public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
 }

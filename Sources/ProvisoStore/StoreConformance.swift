@@ -180,5 +180,53 @@ public enum StoreConformance {
             let count = try await store.memberCount()
             try expect(count == 500, "expected 500 members, got \(count)")
         },
+        Check(name: "a snapshot's member set is registered whole and found by member") { store in
+            let members = (0..<700).map { k in
+                SnapshotMember(memberID: "m" + String(String(k + 10_000).dropFirst()), counts: [CategoryCount(.post, k % 3 + 1), CategoryCount(.profile, 1)])
+            }
+            let s = snapshot("snap-a", members: members.count)
+            try await store.registerSnapshot(s, members: members)
+            let listed = try await store.snapshots()
+            try expect(listed == [s], "the registry must list the snapshot exactly as registered: \(listed)")
+            let found = try await store.snapshot(id: "snap-a")
+            try expect(found == s, "snapshot(id:) must return it")
+            var all: [SnapshotMember] = []
+            var page = 0
+            while let p = try await store.snapshotMembers(id: "snap-a", page: page) { all += p; page += 1 }
+            all.sort { $0.memberID < $1.memberID }
+            try expect(all == members, "paging must return every member once with its counts (got \(all.count))")
+            let uses = try await store.snapshotUses(member: "m0005")
+            try expect(uses == [SnapshotUse(snapshot: s, counts: [CategoryCount(.post, 3), CategoryCount(.profile, 1)])],
+                       "the member's report must show the snapshot and counts: \(uses)")
+            let none = try await store.snapshotUses(member: "m9999")
+            try expect(none.isEmpty, "a member not in any snapshot has an empty report")
+            let unknown = try await store.snapshotMembers(id: "snap-missing", page: 0)
+            try expect(unknown == nil, "an unknown snapshot has no pages")
+        },
+        Check(name: "snapshots are never overwritten and a refused registration leaves nothing") { store in
+            let s = snapshot("snap-b", members: 1)
+            try await store.registerSnapshot(s, members: [SnapshotMember(memberID: "a", counts: [CategoryCount(.post, 1)])])
+            do {
+                try await store.registerSnapshot(s, members: [])
+                throw Failure(message: "registering the same id twice must be refused")
+            } catch StoreError.conflict {}
+            let unsorted = [SnapshotMember(memberID: "b", counts: []), SnapshotMember(memberID: "a", counts: [])]
+            do {
+                try await store.registerSnapshot(snapshot("snap-c", members: 2), members: unsorted)
+                throw Failure(message: "a member set out of id order must be refused")
+            } catch StoreError.conflict {}
+            let ids = try await store.snapshots().map(\.id)
+            try expect(ids == ["snap-b"], "only the first registration may be kept: \(ids)")
+            let second = snapshot("snap-d", members: 1)
+            try await store.registerSnapshot(second, members: [SnapshotMember(memberID: "a", counts: [CategoryCount(.profile, 2)])])
+            let uses = try await store.snapshotUses(member: "a").map(\.snapshot.id)
+            try expect(uses == ["snap-d", "snap-b"], "a member's report lists snapshots newest first: \(uses)")
+        },
     ]
+
+    static func snapshot(_ id: String, members: Int) -> Snapshot {
+        Snapshot(id: id, name: "test run", purpose: "genai-training", asOf: t0, createdAt: t0 + 5, policyVersion: Policy.seed.version,
+                 ledgerSeq: 7, inputSHA256: String(repeating: "a", count: 64), outputSHA256: String(repeating: "b", count: 64),
+                 read: 10, eligible: 8, excluded: 2, malformed: 1, memberCount: members, manifest: "{}")
+    }
 }

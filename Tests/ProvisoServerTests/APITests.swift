@@ -32,6 +32,11 @@ final class FlakyStore: ConsentStore {
     func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError) { try check(); try await inner.createSession(session, idHash: idHash) }
     func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession? { try check(); return try await inner.session(idHash: idHash, now: now) }
     func deleteSession(idHash: [UInt8]) async throws(StoreError) { try check(); try await inner.deleteSession(idHash: idHash) }
+    func registerSnapshot(_ snapshot: Snapshot, members: [SnapshotMember]) async throws(StoreError) { try check(); try await inner.registerSnapshot(snapshot, members: members) }
+    func snapshots() async throws(StoreError) -> [Snapshot] { try check(); return try await inner.snapshots() }
+    func snapshot(id: String) async throws(StoreError) -> Snapshot? { try check(); return try await inner.snapshot(id: id) }
+    func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]? { try check(); return try await inner.snapshotMembers(id: id, page: page) }
+    func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse] { try check(); return try await inner.snapshotUses(member: member) }
 }
 
 import Synchronization

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Reproducible synthetic data for the benchmarks (fixed seed, same files every run).
 
-  gen_data.py DIR [--members N] [--history-share 0.1] [--requests R] [--choices-per-member K]
+  gen_data.py DIR [--members N] [--history-share 0.1] [--requests R] [--choices-per-member K] [--records N]
 
 Writes DIR/members.jsonl, DIR/choices.jsonl (10% of members with 1-4 choices each, or K per
-member with --choices-per-member), DIR/requests.jsonl (decision requests at 2026-06-01).
+member with --choices-per-member), DIR/requests.jsonl (decision requests at 2026-06-01), and with
+--records N, DIR/records.jsonl: a dataset for the gate (~215 bytes a record: the fields the gate
+reads, a record id, language, likes and a text body; 1% unknown members, 0.1% malformed lines).
 """
 import argparse, json, os, random
 
@@ -43,6 +45,7 @@ def main():
     ap.add_argument("--history-share", type=float, default=0.10)
     ap.add_argument("--choices-per-member", type=int, default=0)
     ap.add_argument("--requests", type=int, default=200_000)
+    ap.add_argument("--records", type=int, default=0)
     ap.add_argument("--seed", type=int, default=20251103)
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
@@ -81,6 +84,35 @@ def main():
             if r.random() < 0.02: q["sensitive"] = True
             if r.random() < 0.10: q["gpc"] = True
             f.write(json.dumps(q, separators=(",", ":")) + "\n")
+
+    if a.records:
+        write_records(a, random.Random(a.seed + 1))
+
+WORDS = ("consent ledger policy member region model training advert signal notice privacy data post comment "
+         "article network update career hiring launch team product design growth insight learning").split()
+LANGS = ["en", "en", "en", "de", "fr", "es", "nl", "pt", "it", "pl"]
+
+def write_records(a, r):
+    t0, t1 = 1672531200, 1777593600  # 2023-01-01 .. 2026-05-01
+    with open(os.path.join(a.dir, "records.jsonl"), "w") as f:
+        for k in range(a.records):
+            x = r.random()
+            if x < 0.001:
+                f.write('{"member_id":"m%d","category":"post","text":"truncated\n' % r.randrange(a.members))
+                continue
+            member = "m%d" % r.randrange(a.members) if x > 0.011 else "ghost%d" % r.randrange(1000)
+            rec = {"record_id": "r%09d" % k, "member_id": member, "category": r.choice(CATEGORIES)}
+            if rec["category"] in CONTENT or r.random() < 0.2:
+                v = r.random()
+                if v < 0.7: rec["visibility"] = "public"
+                elif v < 0.9: rec["visibility"] = "connections"
+                else: rec["visibility"] = "private"
+            if r.random() < 0.02: rec["sensitive"] = True
+            if r.random() < 0.9: rec["created_at"] = ts(r, t0, t1)
+            rec["lang"] = r.choice(LANGS)
+            rec["likes"] = r.randrange(500)
+            rec["text"] = " ".join(r.choice(WORDS) for _ in range(r.randint(6, 17)))
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 
 if __name__ == "__main__":
     main()
