@@ -1,5 +1,6 @@
 import ProvisoAPI
 import ProvisoCore
+import ProvisoGate
 import ProvisoStore
 
 /// The JSON API: implements the protocol generated from `openapi.yaml`. OpenAPI types stay
@@ -85,6 +86,53 @@ struct APIHandlers: APIProtocol {
         return .ok(.init(body: .json(.init(member: member, events: events.map(APIMapping.history)))))
     }
 
+    // MARK: dataset gate
+
+    func getMemberSnapshots(_ input: Operations.GetMemberSnapshots.Input) async throws -> Operations.GetMemberSnapshots.Output {
+        let member = input.path.member
+        _ = try CurrentPrincipal.requireAccess(toMember: member)
+        guard service.knows(member: member) else { throw APIError(.notFound, "unknown member \"\(member)\"") }
+        let uses: [SnapshotUse]
+        do { uses = try await service.store.snapshotUses(member: member) } catch {
+            throw APIError(.serviceUnavailable, "the snapshot registry cannot be read right now")
+        }
+        return .ok(.init(body: .json(.init(member: member, snapshots: uses.map(APIMapping.use)))))
+    }
+
+    func listSnapshots(_ input: Operations.ListSnapshots.Input) async throws -> Operations.ListSnapshots.Output {
+        _ = try CurrentPrincipal.require(.gateRun)
+        let all: [Snapshot]
+        do { all = try await service.store.snapshots() } catch {
+            throw APIError(.serviceUnavailable, "the snapshot registry cannot be read right now")
+        }
+        return .ok(.init(body: .json(.init(snapshots: all.map(APIMapping.snapshot)))))
+    }
+
+    func getSnapshotRetractions(_ input: Operations.GetSnapshotRetractions.Input) async throws -> Operations.GetSnapshotRetractions.Output {
+        _ = try CurrentPrincipal.require(.gateRun)
+        var t = now()
+        if let at = input.query.at {
+            guard let parsed = Time.parseRFC3339(at) else { throw APIError.badRequest("at \"\(at)\" is not an RFC 3339 time") }
+            t = parsed
+        }
+        let found: [Retraction]
+        let snapshot: Snapshot
+        do {
+            guard let s = try await service.store.snapshot(id: input.path.snapshot) else {
+                throw APIError(.notFound, "unknown snapshot \"\(input.path.snapshot)\"")
+            }
+            snapshot = s
+            let check = RetractionCheck(engine: service.engine, state: service.snapshot(), snapshot: s, at: t)
+            found = try await check.all(in: service.store, snapshot: s.id)
+        } catch let e as APIError {
+            throw e
+        } catch {
+            throw APIError(.serviceUnavailable, "the snapshot registry cannot be read right now")
+        }
+        return .ok(.init(body: .json(.init(snapshotId: snapshot.id, at: Time.formatRFC3339(t),
+                                           retractions: found.map(APIMapping.retraction)))))
+    }
+
     // The two decision operations are normally answered by `FastDecisionsMiddleware`; these
     // generated-path versions are the reference it is tested against (fastDecisions: false).
 
@@ -155,6 +203,25 @@ struct APIHandlers: APIProtocol {
 
 /// OpenAPI types ↔ domain types, in one place.
 enum APIMapping {
+    static func snapshot(_ s: Snapshot) -> Components.Schemas.Snapshot {
+        .init(snapshotId: s.id, name: s.name, purpose: s.purpose, asOf: Time.formatRFC3339(s.asOf),
+              createdAt: Time.formatRFC3339(s.createdAt), policyVersion: s.policyVersion, ledgerSeq: s.ledgerSeq,
+              inputSha256: s.inputSHA256, outputSha256: s.outputSHA256,
+              counts: .init(read: s.read, eligible: s.eligible, excluded: s.excluded, malformed: s.malformed),
+              membersCount: s.memberCount)
+    }
+
+    static func use(_ u: SnapshotUse) -> Components.Schemas.SnapshotUse {
+        .init(snapshotId: u.snapshot.id, name: u.snapshot.name, purpose: u.snapshot.purpose, asOf: Time.formatRFC3339(u.snapshot.asOf),
+              createdAt: Time.formatRFC3339(u.snapshot.createdAt), policyVersion: u.snapshot.policyVersion,
+              records: u.counts.reduce(0) { $0 + $1.count },
+              counts: .init(additionalProperties: Dictionary(u.counts.map { ($0.category.code, $0.count) }, uniquingKeysWith: +)))
+    }
+
+    static func retraction(_ r: Retraction) -> Components.Schemas.Retraction {
+        .init(memberId: r.memberID, reasons: r.reasons.codes, categories: r.categories.map(\.code))
+    }
+
     static func request(_ r: Components.Schemas.DecisionRequest) throws(APIError) -> DecisionRequest {
         func time(_ s: String?, _ name: String) throws(APIError) -> Micros? {
             guard let s else { return nil }

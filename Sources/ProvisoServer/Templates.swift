@@ -18,6 +18,7 @@ enum Templates {
             <a href="/settings"{{#onSettings}} aria-current="page"{{/onSettings}}>Settings &amp; Privacy</a>
             <a href="/history"{{#onHistory}} aria-current="page"{{/onHistory}}>History</a>
             <a href="/receipts"{{#onReceipts}} aria-current="page"{{/onReceipts}}>Receipts</a>
+            <a href="/data-use"{{#onDataUse}} aria-current="page"{{/onDataUse}}>How your data was used</a>
             <form method="post" action="/logout" class="inline">
               <input type="hidden" name="csrf" value="{{csrf}}">
               <button type="submit" class="link">Sign out {{name}}</button>
@@ -119,6 +120,26 @@ enum Templates {
         {{> foot}}
         """
 
+    static let dataUse = """
+        {{> head}}
+        <h1>How your data was used</h1>
+        <section class="card">
+          <p>Every dataset that leaves for AI training or advertising passes a consent gate, which records whose data it
+             let through. These are the datasets that included some of yours. Private messages are never included.</p>
+          {{^uses}}<p>None of your data has been included in a dataset so far.</p>{{/uses}}
+          <ul class="uses">
+          {{#uses}}
+            <li>
+              <strong>{{purpose}}</strong> · as of {{when}}{{#name}} · {{name}}{{/name}}<br>
+              <span class="muted">{{what}} · snapshot <code>{{id}}</code></span>
+              {{#retracted}}<p class="note">{{why}}</p>{{/retracted}}
+            </li>
+          {{/uses}}
+          </ul>
+        </section>
+        {{> foot}}
+        """
+
     static let error = """
         {{> head}}
         <section class="card narrow">
@@ -160,6 +181,8 @@ enum Templates {
         button:focus-visible, a:focus-visible, input:focus-visible { outline: 3px solid #f5c400; outline-offset: 2px; }
         form.inline { display: inline; }
         .notice { background: #e6f4ea; border: 1px solid #b7dfc3; padding: .75rem 1rem; border-radius: 8px; }
+        ul.uses { list-style: none; padding: 0; } ul.uses li { padding: .75rem 0; border-top: 1px solid var(--line); }
+        .note { background: #fff8e1; border: 1px solid #f1d98a; padding: .5rem .75rem; border-radius: 8px; margin: .5rem 0 0; }
         .error { background: #fdecea; border: 1px solid #f5c2bd; padding: .75rem 1rem; border-radius: 8px; }
         table { width: 100%; border-collapse: collapse; font-size: .92rem; }
         th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }

@@ -4,6 +4,7 @@ import Hummingbird
 import Mustache
 import NIOCore
 import ProvisoCore
+import ProvisoGate
 import ProvisoStore
 
 /// The member pages: sign in, Settings & Privacy, History, Receipts. Server-rendered, no
@@ -25,7 +26,7 @@ struct WebPages: Sendable {
         self.now = now
         var library = MustacheLibrary()
         for (name, text) in [("head", Templates.head), ("foot", Templates.foot), ("login", Templates.login), ("settings", Templates.settings),
-                             ("history", Templates.history), ("receipts", Templates.receipts), ("error", Templates.error)] {
+                             ("history", Templates.history), ("receipts", Templates.receipts), ("dataUse", Templates.dataUse), ("error", Templates.error)] {
             try library.register(text, named: name)
         }
         self.library = library
@@ -51,6 +52,7 @@ struct WebPages: Sendable {
         }
         router.get("/history") { _, _ in try await page { m in try await historyPage(m) } }
         router.get("/receipts") { _, _ in try await page { m in try await receiptsPage(m) } }
+        router.get("/data-use") { _, _ in try await page { m in try await dataUsePage(m) } }
         router.get("/receipts/:file") { _, context in
             try await page { m in try await receiptFile(m, file: context.parameters.get("file") ?? "") }
         }
@@ -268,6 +270,40 @@ struct WebPages: Sendable {
         values["title"] = "Receipts"
         values["receipts"] = rows
         return html("receipts", values)
+    }
+
+    /// "How your data was used": every snapshot the gate let the member's data into, and
+    /// whether it is now to be removed from it (the same check as the retraction lists).
+    func dataUsePage(_ m: MemberContext) async throws -> Response {
+        let uses: [SnapshotUse]
+        do { uses = try await service.store.snapshotUses(member: m.id) } catch {
+            throw APIError(.serviceUnavailable, "How your data was used cannot be shown right now.")
+        }
+        let t = now()
+        let state = service.snapshot()
+        let policy = service.engine.policy(at: t)
+        let rows: [[String: Any]] = uses.map { u in
+            let purpose = Purpose(code: u.snapshot.purpose)
+            let retraction = RetractionCheck(engine: service.engine, state: state, snapshot: u.snapshot, at: t)
+                .check(SnapshotMember(memberID: m.id, counts: u.counts))
+            let what = u.counts.map { "\($0.count) \($0.category.code)\($0.count == 1 ? "" : "s")" }.joined(separator: ", ")
+            var row: [String: Any] = [
+                "purpose": purpose.flatMap { policy.purpose($0).map { policy.label(of: $0.gatedBy) } } ?? u.snapshot.purpose,
+                "code": u.snapshot.purpose, "when": Self.when(u.snapshot.asOf), "what": what, "id": u.snapshot.id,
+            ]
+            if let name = u.snapshot.name { row["name"] = name }
+            if let r = retraction {
+                row["retracted"] = true
+                row["why"] = r.reasons.contains(.optedOut) || r.reasons.contains(.gpc)
+                    ? "You have since turned this off: the teams using this snapshot are told to remove your data before their next run."
+                    : "Your data no longer qualifies (\(r.reasons.codes.joined(separator: ", "))): the teams using this snapshot are told to remove it."
+            }
+            return row
+        }
+        var values = m.values("DataUse")
+        values["title"] = "How your data was used"
+        values["uses"] = rows
+        return html("dataUse", values)
     }
 
     func receiptFile(_ m: MemberContext, file: String) async throws -> Response {

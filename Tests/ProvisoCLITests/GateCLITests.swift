@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+@Suite struct GateCLITests {
+    static let records = """
+        {"member_id":"us","category":"post","visibility":"public","text":"launch day"}
+        {"member_id":"gb","category":"profile"}
+        {"member_id":"kid","category":"profile"}
+        {"member_id":"nobody","category":"profile"}
+        {"member_id":"us","category":"message"}
+        {"broken
+        {"member_id":"gb","category":"activity","likes":3}
+
+        """
+
+    func workspace() throws -> Workspace {
+        let w = Workspace()
+        let m = try w.run(["members", "import", w.file("members.jsonl", fixtureMembers)])
+        #expect(m.status == 0, "\(m.stderr)")
+        return w
+    }
+
+    func json(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+    }
+
+    @Test func aSnapshotIsWrittenRegisteredAndLaterRetractedForAMemberWhoOptsOut() throws {
+        let w = try workspace()
+        let run = try w.run(["gate", "run", "--purpose", "genai-training", "--at", "2026-03-01T00:00:00Z", "--input",
+                             w.file("records.jsonl", Self.records), "--out", "snap", "--name", "model-7", "--explain", "why.jsonl"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let dir = w.dir.appendingPathComponent("snap").path
+        let lines = Self.records.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(try String(contentsOfFile: dir + "/records.jsonl", encoding: .utf8) == [lines[0], lines[1], lines[6]].joined(separator: "\n") + "\n")
+        #expect(try String(contentsOfFile: dir + "/members.csv", encoding: .utf8) == "member_id,records\ngb,2\nus,1\n")
+        let manifest = try json(dir + "/manifest.json")
+        #expect(manifest["counts"] as? [String: Int] == ["read": 7, "eligible": 3, "excluded": 4, "malformed": 1])
+        #expect(manifest["name"] as? String == "model-7")
+        let id = try #require(manifest["snapshot_id"] as? String)
+        let why = try String(contentsOfFile: w.dir.appendingPathComponent("why.jsonl").path, encoding: .utf8).split(separator: "\n")
+        #expect(why.count == 4)
+        #expect(why.first == #"{"line":3,"reasons":["minor"],"member_id":"kid"}"#)
+
+        let list = try w.run(["gate", "list", "--json"])
+        #expect(list.lines.count == 1 && list.stdout.contains(#""snapshot_id":"\#(id)""#))
+        #expect(try w.run(["gate", "retractions", id, "--json"]).lines.isEmpty)
+
+        let optOut = try w.run(["settings", "set", "gb", "genai-improvement", "off", "--at", "2026-04-01T00:00:00Z"])
+        #expect(optOut.status == 0, "\(optOut.stderr)")
+        let after = try w.run(["gate", "retractions", id, "--at", "2026-05-01", "--json"])
+        #expect(after.lines == [#"{"member_id":"gb","reasons":["opted-out"],"categories":["profile","activity"]}"#])
+        #expect(try w.run(["gate", "retractions", id, "--at", "2026-03-15", "--json"]).lines.isEmpty)
+        let report = try w.run(["gate", "report", "gb", "--json"])
+        #expect(report.lines.count == 1)
+        let use = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any]
+        #expect(use?["snapshot_id"] as? String == id)
+        #expect(use?["counts"] as? [String: Int] == ["profile": 1, "activity": 1])
+        #expect(try w.run(["gate", "report", "kid", "--json"]).lines.isEmpty)
+    }
+
+    @Test func strictStopsAtTheFirstExclusionWritesNothingAndRegistersNothing() throws {
+        let w = try workspace()
+        let run = try w.run(["gate", "run", "--purpose", "genai-training", "--input", w.file("r.jsonl", Self.records), "--out", "snap", "--strict"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("line 3") && run.stderr.contains("minor"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: w.dir.appendingPathComponent("snap").path))
+        #expect(try w.run(["gate", "list"]).lines.isEmpty)
+    }
+
+    @Test func standardInputWorksAndAnExistingOutputIsNeverOverwritten() throws {
+        let w = try workspace()
+        let first = try w.run(["gate", "run", "--purpose", "ads-measurement", "--input", "-", "--out", "s1"], stdin: Self.records)
+        #expect(first.status == 0, "\(first.stderr)")
+        let again = try w.run(["gate", "run", "--purpose", "ads-measurement", "--input", "-", "--out", "s1"], stdin: Self.records)
+        #expect(again.status == 1 && again.stderr.contains("never overwritten"), "\(again.stderr)")
+        #expect(try w.run(["gate", "list"]).lines.count == 1)
+        let bad = try w.run(["gate", "run", "--purpose", "genai-inference", "--input", "-", "--out", "s2"], stdin: "")
+        #expect(bad.status != 0 && bad.stderr.contains("--purpose"))
+        let missing = try w.run(["gate", "retractions", "snap-nope"])
+        #expect(missing.status == 1 && missing.stderr.contains("no snapshot"))
+    }
+}
