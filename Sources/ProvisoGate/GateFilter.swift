@@ -1,5 +1,11 @@
 public import ProvisoCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What the gate concluded about one line.
 public struct LineVerdict: Sendable, Equatable {
     /// Engine deny reasons (empty for an eligible record, and for a line that is not a record).
@@ -99,30 +105,200 @@ public struct GateFilter {
         HugePages.advise(counts)
     }
 
+    /// Lines decided together: enough to overlap the index's memory reads, few enough that
+    /// their scratch fits in cache.
+    public static let batch = 32
+
+    // Per-batch scratch, allocated once and reused: no allocation per line.
+    var batchFields = [RecordFields](repeating: RecordFields(), count: GateFilter.batch)
+    var batchKeys = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: GateFilter.batch)
+    var batchMembers = [Int32](repeating: -1, count: GateFilter.batch)
+    var batchProblems = [LineProblem?](repeating: nil, count: GateFilter.batch)
+    /// 0: scanned, member to look up; 1: member already resolved (escaped id); 2: not a record.
+    var batchKinds = [UInt8](repeating: 0, count: GateFilter.batch)
+
     /// Decides one line (without its newline) and counts it.
     public mutating func classify(_ line: UnsafeRawBufferPointer) -> LineVerdict {
-        tally.read += 1
-        var v: LineVerdict
-        do {
-            v = try scanner.scan(line) { id, f in
-                let m = state.index.find(id)
+        var result = LineVerdict(reasons: ReasonSet(), problem: nil, member: -1, category: nil)
+        withUnsafePointer(to: line) { p in
+            withUnsafeMutablePointer(to: &result) { r in
+                classify(lines: UnsafeBufferPointer(start: p, count: 1), into: UnsafeMutableBufferPointer(start: r, count: 1))
+            }
+        }
+        return result
+    }
+
+    /// Decides up to `batch` lines (each without its newline), in order, and counts them. The
+    /// lines' bytes must stay valid for the call: member ids are looked up in place.
+    public mutating func classify(lines: UnsafeBufferPointer<UnsafeRawBufferPointer>, into out: UnsafeMutableBufferPointer<LineVerdict>) {
+        let n = lines.count
+        precondition(n <= Self.batch && out.count >= n)
+        // 1. Scan every line; ids that needed unescaping live in the scanner's scratch, so they
+        //    are resolved at once (rare), the others are looked up together below.
+        let index = state.index
+        for k in 0..<n {
+            let line = lines[k]
+            do {
+                let (fields, key, member) = try scanner.scan(line) { id, f -> (RecordFields, UnsafeRawBufferPointer?, Int32) in
+                    let base = line.baseAddress!
+                    if let p = id.baseAddress, base <= p, p <= base + line.count { return (f, id, -1) }
+                    return (f, nil, index.find(id))
+                }
+                batchFields[k] = fields
+                if let key {
+                    batchKeys[k] = key
+                    batchKinds[k] = 0
+                } else {
+                    batchMembers[k] = member
+                    batchKinds[k] = 1
+                }
+            } catch {
+                batchKinds[k] = 2
+                batchProblems[k] = error
+            }
+        }
+        // 2. Look the ids up together, overlapping their cache misses.
+        batchKeys.withUnsafeBufferPointer { keys in
+            batchMembers.withUnsafeMutableBufferPointer { members in
+                var k = 0
+                while k < n {
+                    // Runs of lines to look up; resolved and malformed lines are skipped.
+                    guard batchKinds[k] == 0 else { k += 1; continue }
+                    var e = k
+                    while e < n, batchKinds[e] == 0 { e += 1 }
+                    state.index.find(all: UnsafeBufferPointer(rebasing: keys[k..<e]),
+                                     into: UnsafeMutableBufferPointer(rebasing: members[k..<e]))
+                    k = e
+                }
+            }
+        }
+        // 3. Join each line's reasons with its member's verdict, and count.
+        for k in 0..<n {
+            var v: LineVerdict
+            if batchKinds[k] == 2 {
+                v = LineVerdict(reasons: ReasonSet(), problem: batchProblems[k], member: -1, category: nil)
+            } else {
+                let m = batchMembers[k]
+                let f = batchFields[k]
                 let mv = m >= 0 ? verdicts[Int(m)] : unknownVerdict
                 var r = mv.reasons
                 r.formUnion(engine.recordReasons(category: f.category, visibility: f.visibility, sensitive: f.sensitive,
                                                  createdAt: f.createdAt, purpose: purpose, verdict: mv, policy: policy))
-                return LineVerdict(reasons: r, problem: nil, member: m, category: f.category)
+                v = LineVerdict(reasons: r, problem: nil, member: m, category: f.category)
             }
-        } catch {
-            v = LineVerdict(reasons: ReasonSet(), problem: error, member: -1, category: nil)
+            tally.read += 1
+            count(v)
+            out[k] = v
         }
-        count(v)
-        return v
+    }
+
+    /// A filter for another thread: the same read-only tables (shared, not copied), its own
+    /// scanner, scratch, tally and counts. Fold it back with `absorb` when the pass ends.
+    public func worker() -> GateFilter {
+        var w = self
+        w.scanner = RecordScanner()
+        w.tally = GateTally()
+        w.counts = Array(repeating: 0, count: counts.count)
+        w.batchFields = batchFields.map { _ in RecordFields() }
+        w.batchKeys = batchKeys.map { _ in UnsafeRawBufferPointer(start: nil, count: 0) }
+        w.batchMembers = batchMembers.map { _ in -1 }
+        w.batchProblems = batchProblems.map { _ in nil }
+        w.batchKinds = batchKinds.map { _ in 0 }
+        return w
+    }
+
+    /// Adds a worker's tally and counts to this filter's.
+    public mutating func absorb(_ w: GateFilter) {
+        tally.read += w.tally.read
+        tally.eligible += w.tally.eligible
+        tally.excluded += w.tally.excluded
+        tally.malformed += w.tally.malformed
+        func add(_ a: inout [Int], _ b: [Int]) { for i in a.indices { a[i] += b[i] } }
+        add(&tally.byReason, w.tally.byReason)
+        add(&tally.byPrimaryReason, w.tally.byPrimaryReason)
+        add(&tally.excludedByRegion, w.tally.excludedByRegion)
+        add(&tally.excludedByCategory, w.tally.excludedByCategory)
+        add(&tally.eligibleByRegion, w.tally.eligibleByRegion)
+        add(&tally.eligibleByCategory, w.tally.eligibleByCategory)
+        counts.withUnsafeMutableBufferPointer { c in
+            w.counts.withUnsafeBufferPointer { d in for i in 0..<c.count { c[i] &+= d[i] } }
+        }
+    }
+
+    /// Decides every line of a segment (complete lines, the last one possibly unterminated),
+    /// copying the eligible ones, terminators included, to `eligible` and noting the excluded
+    /// ones by their index in the segment. Returns the number of lines.
+    mutating func run(segment: UnsafeRawBufferPointer, maxLine: Int, eligible: inout [UInt8],
+                      excluded: inout [(index: Int, verdict: LineVerdict)]) -> Int {
+        guard let base = segment.baseAddress else { return 0 }
+        var full = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: Self.batch)
+        var trimmed = full
+        var verdicts = [LineVerdict](repeating: LineVerdict(reasons: ReasonSet(), problem: nil, member: -1, category: nil), count: Self.batch)
+        var lines = 0
+        var pending = 0
+        func flush() {
+            trimmed.withUnsafeBufferPointer { t in
+                verdicts.withUnsafeMutableBufferPointer { v in classify(lines: UnsafeBufferPointer(rebasing: t[0..<pending]), into: v) }
+            }
+            for k in 0..<pending {
+                if verdicts[k].eligible { eligible.append(contentsOf: full[k]) } else { excluded.append((lines + k, verdicts[k])) }
+            }
+            lines += pending
+            pending = 0
+        }
+        var start = 0
+        while start < segment.count {
+            let stop: Int, cut: Int
+            if let nl = memchr(base + start, 0x0A, segment.count - start) {
+                stop = base.distance(to: UnsafeRawPointer(nl)) + 1
+                cut = 1
+            } else {
+                stop = segment.count
+                cut = 0
+            }
+            if stop - start - cut > maxLine {
+                // Too long to be a record this gate will hold: excluded whatever it contains,
+                // so the answer never depends on where a read happened to split the input.
+                if pending > 0 { flush() }
+                let v = LineVerdict(reasons: ReasonSet(), problem: Self.tooLong(maxLine), member: -1, category: nil)
+                tally.read += 1
+                count(v)
+                excluded.append((lines, v))
+                lines += 1
+                start = stop
+                continue
+            }
+            full[pending] = UnsafeRawBufferPointer(start: base + start, count: stop - start)
+            trimmed[pending] = UnsafeRawBufferPointer(start: base + start, count: stop - start - cut)
+            pending += 1
+            if pending == Self.batch { flush() }
+            start = stop
+        }
+        if pending > 0 { flush() }
+        return lines
     }
 
     /// Counts a line the stream excluded without scanning it (longer than it will buffer).
     mutating func countOversized(_ v: LineVerdict) {
         tally.read += 1
         count(v)
+    }
+
+    static func tooLong(_ maxLine: Int) -> LineProblem {
+        LineProblem(kind: .malformed, message: "line longer than the gate's line limit (16 MiB)", offset: maxLine)
+    }
+
+    /// Adds the counts of over-long lines kept apart from the lanes' tallies.
+    mutating func addOversized(_ t: GateTally) {
+        tally.read += t.read
+        tally.excluded += t.excluded
+        tally.malformed += t.malformed
+        for i in tally.byReason.indices {
+            tally.byReason[i] += t.byReason[i]
+            tally.byPrimaryReason[i] += t.byPrimaryReason[i]
+        }
+        for i in tally.excludedByRegion.indices { tally.excludedByRegion[i] += t.excludedByRegion[i] }
+        for i in tally.excludedByCategory.indices { tally.excludedByCategory[i] += t.excludedByCategory[i] }
     }
 
     mutating func count(_ v: LineVerdict) {

@@ -61,6 +61,9 @@ public struct PreparedSnapshot: Sendable {
     public let tally: GateTally
     /// Wall time of the streaming pass alone (read, decide, write, hash), for throughput reports.
     public let passSeconds: Double
+    /// Seconds spent before and after the pass: member verdicts, then the member set files.
+    public let setupSeconds: Double
+    public let memberSetSeconds: Double
     public let inputBytes: Int
     let staging: String
     let outDir: String
@@ -119,6 +122,7 @@ public enum GateRunner {
         } catch {
             throw .io(error)
         }
+        let setupStarted = GateProgress.now()
         var filter = GateFilter(engine: engine, state: state, purpose: req.purpose, at: req.at)
         let started = GateProgress.now()
         let summary: StreamSummary
@@ -161,6 +165,7 @@ public enum GateRunner {
                                     read: t.read, eligible: t.eligible, excluded: t.excluded, malformed: t.malformed,
                                     memberCount: members.count, manifest: manifest)
             return PreparedSnapshot(snapshot: snapshot, members: members, tally: t, passSeconds: passSeconds,
+                                    setupSeconds: started - setupStarted, memberSetSeconds: GateProgress.now() - started - passSeconds,
                                     inputBytes: summary.inputBytes, staging: staging, outDir: req.outDir,
                                     explainStaging: explainStaging, explain: req.explain)
         } catch {

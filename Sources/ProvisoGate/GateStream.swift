@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import ProvisoCore
 
 #if canImport(Glibc)
@@ -40,16 +41,25 @@ public struct StreamSummary: Sendable, Equatable {
 
 /// Streams JSONL from a file descriptor through a `GateFilter`: big reads, lines found with
 /// `memchr`, eligible lines copied byte for byte (terminator included) into the output
-/// buffer, the input and output hashed on the way. Memory is the two buffers plus the
-/// filter's per-member tables, whatever the input size; a line longer than `maxLine` is
-/// excluded as malformed without being held in memory.
+/// buffer, the input and output hashed on the way. Memory is the buffers plus the filter's
+/// per-member tables, whatever the input size; a line longer than `maxLine` is excluded as
+/// malformed (and never held in memory whole when it does not fit the buffer).
 public struct GateStream {
-    public static let chunk = 8 << 20
-    public static let maxLine = 16 << 20
+    /// Bytes read at a time, and the longest line held in memory (longer ones are excluded).
+    public var chunk = 8 << 20
+    public var maxLine = 16 << 20
 
     public var progress: GateProgress?
+    /// Threads deciding lines; the input and output are hashed and written by the caller's.
+    public var workers: Int
 
-    public init(progress: GateProgress? = nil) { self.progress = progress }
+    public init(progress: GateProgress? = nil, workers: Int = GateStream.defaultWorkers) {
+        self.progress = progress
+        self.workers = workers
+    }
+
+    /// One per core.
+    public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Runs the pass. `explain`, when given, receives one JSON line per excluded record.
     public func run(input fd: Int32, filter: inout GateFilter, records: String, explain: String?,
@@ -67,28 +77,21 @@ public struct GateStream {
 
     private func pass(_ fd: Int32, _ filter: inout GateFilter, _ recordsPath: String, _ explainPath: String?,
                       _ strict: Bool) throws -> StreamSummary {
-        let out = try FileSink(path: recordsPath, capacity: Self.chunk)
+        let out = try FileSink(path: recordsPath, capacity: chunk)
         let explain = try explainPath.map { p throws(GateIOError) in try FileSink(path: p) }
         var inputHash = SHA256()
         var inputBytes = 0
-        var buffer = [UInt8](repeating: 0, count: Self.chunk + Self.maxLine)
+        var buffer = [UInt8](repeating: 0, count: chunk + maxLine)
         var filled = 0          // bytes in buffer
-        var lineNumber = 0
+        var lineNumber = 0      // lines finished before the current chunk
         var skipping = false    // inside an over-long line: drop bytes until its newline
         var eof = false
         var report = progress
+        // One lane per core; this thread reads, hashes and writes.
+        let lanes = max(1, min(workers, 8))
+        let boxes = (0..<lanes).map { k in Lane(filter: k == 0 ? filter : filter.worker()) }
 
-        func handle(_ line: UnsafeRawBufferPointer, terminated: Int) throws {
-            lineNumber += 1
-            let v = filter.classify(UnsafeRawBufferPointer(rebasing: line[0..<(line.count - terminated)]))
-            if v.eligible {
-                try out.append(line)
-                return
-            }
-            try excluded(v, lineNumber)
-        }
-
-        func excluded(_ v: LineVerdict, _ number: Int) throws {
+        func excluded(_ v: LineVerdict, _ number: Int, _ memberID: (Int32) -> String) throws {
             let detail = v.problem.map { p in "\(p.message)" + (p.kind == .malformed ? " (byte \(p.offset + 1))" : "") }
             if strict { throw StrictStop(line: number, reasons: GateTally.codes(of: v), detail: detail) }
             guard let explain else { return }
@@ -96,7 +99,7 @@ public struct GateStream {
             s += GateTally.codes(of: v).map { "\"\($0)\"" }.joined(separator: ",") + "]"
             if v.member >= 0 {
                 s += ",\"member_id\":"
-                JSON.appendQuoted(filter.state.index.id(at: v.member), to: &s)
+                JSON.appendQuoted(memberID(v.member), to: &s)
             }
             if let detail {
                 s += ",\"detail\":"
@@ -105,8 +108,49 @@ public struct GateStream {
             try explain.append(s + "}\n")
         }
 
+        /// Starts deciding the complete lines in `region`, split between the lanes at line
+        /// boundaries; their findings go to output slot `slot`. Returns the group to wait on.
+        func launch(_ region: UnsafeRawBufferPointer, slot: Int) -> DispatchGroup {
+            let group = DispatchGroup()
+            guard region.count > 0, let base = region.baseAddress else { return group }
+            var cuts = [0]
+            for k in 1..<lanes {
+                var c = max(cuts.last!, region.count * k / lanes)
+                if c < region.count, let nl = memchr(base + c, 0x0A, region.count - c) {
+                    c = base.distance(to: UnsafeRawPointer(nl)) + 1
+                } else {
+                    c = region.count
+                }
+                cuts.append(c)
+            }
+            cuts.append(region.count)
+            for k in 0..<lanes where cuts[k] < cuts[k + 1] {
+                let lane = boxes[k]
+                let bytes = UnsafeSendable(UnsafeRawBufferPointer(rebasing: region[cuts[k]..<cuts[k + 1]]))
+                let limit = maxLine
+                DispatchQueue.global().async(group: group) { lane.run(bytes.value, slot: slot, maxLine: limit) }
+            }
+            return group
+        }
+
+        /// Writes what the lanes found in output slot `slot`, in input order.
+        func drain(slot: Int) throws {
+            for lane in boxes {
+                for e in lane.excluded[slot] {
+                    try excluded(e.verdict, lineNumber + e.index + 1) { filter.state.index.id(at: $0) }
+                }
+                try lane.eligible[slot].withUnsafeBytes { try out.append($0) }
+                lineNumber += lane.lines[slot]
+                lane.reset(slot: slot)
+            }
+        }
+
+        // Pipelined: while the lanes decide chunk k, this thread hashes it and writes the
+        // findings of chunk k-1.
+        var slot = 0
+        var waiting = false
         while !eof {
-            let n = buffer.withUnsafeMutableBytes { b in read(fd, b.baseAddress! + filled, min(Self.chunk, b.count - filled)) }
+            let n = buffer.withUnsafeMutableBytes { b in read(fd, b.baseAddress! + filled, min(chunk, b.count - filled)) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw GateIOError("cannot read", "the input")
@@ -114,47 +158,97 @@ public struct GateStream {
             if n == 0 { eof = true }
             try buffer.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) throws in
                 let base = b.baseAddress!
-                inputHash.update(bufferPointer: UnsafeRawBufferPointer(start: base + filled, count: n))
                 inputBytes += n
                 let end = filled + n
                 var start = 0
                 if skipping {
                     // Still inside an over-long line: it was counted as malformed when first seen.
-                    guard let nl = memchr(base, 0x0A, end) else { filled = 0; return }
+                    guard let nl = memchr(base, 0x0A, end) else {
+                        inputHash.update(bufferPointer: UnsafeRawBufferPointer(start: base + filled, count: n))
+                        filled = 0
+                        return
+                    }
                     start = base.distance(to: UnsafeMutableRawPointer(nl)) + 1
                     skipping = false
                 }
-                while start < end {
-                    guard let nl = memchr(base + start, 0x0A, end - start) else { break }
-                    let stop = base.distance(to: UnsafeMutableRawPointer(nl)) + 1
-                    try handle(UnsafeRawBufferPointer(start: base + start, count: stop - start), terminated: 1)
-                    start = stop
-                }
-                let rest = end - start
+                // Complete lines: up to the last newline (everything, at the end of the input).
+                var stop = start
                 if eof {
-                    if rest > 0 { try handle(UnsafeRawBufferPointer(start: base + start, count: rest), terminated: 0) }
+                    stop = end
+                } else {
+                    var k = end
+                    while k > start, b[k - 1] != 0x0A { k -= 1 }
+                    stop = k
+                }
+                let group = launch(UnsafeRawBufferPointer(start: base + start, count: stop - start), slot: slot)
+                inputHash.update(bufferPointer: UnsafeRawBufferPointer(start: base + filled, count: n))
+                if waiting { try drain(slot: 1 - slot) }
+                group.wait()
+                waiting = true
+                slot = 1 - slot
+                let rest = end - stop
+                if eof {
                     filled = 0
-                } else if rest > Self.maxLine {
+                } else if rest > maxLine {
+                    try drain(slot: 1 - slot)
+                    waiting = false
                     lineNumber += 1
-                    let problem = LineProblem(kind: .malformed, message: "line longer than 16 MiB", offset: Self.maxLine)
-                    let v = LineVerdict(reasons: ReasonSet(), problem: problem, member: -1, category: nil)
+                    let v = LineVerdict(reasons: ReasonSet(), problem: GateFilter.tooLong(maxLine), member: -1, category: nil)
                     filter.countOversized(v)
-                    try excluded(v, lineNumber)
+                    try excluded(v, lineNumber) { filter.state.index.id(at: $0) }
                     skipping = true
                     filled = 0
                 } else {
-                    if start > 0, rest > 0 { memmove(base, base + start, rest) }
+                    if stop > 0, rest > 0 { memmove(base, base + stop, rest) }
                     filled = rest
                 }
             }
-            report?.update(bytes: inputBytes, records: filter.tally.read)
+            report?.update(bytes: inputBytes, records: lineNumber)
         }
+        if waiting { try drain(slot: 1 - slot) }
+        // Lane 0 worked on a copy of the filter: fold every lane back into the caller's.
+        let oversized = filter.tally
+        filter = boxes[0].filter
+        for k in 1..<lanes { filter.absorb(boxes[k].filter) }
+        filter.addOversized(oversized)
         report?.finish(bytes: inputBytes, records: filter.tally.read)
         let outputSHA = try out.finish()
         _ = try explain?.finish()
         return StreamSummary(inputSHA256: Hex.string(inputHash.finalize()), inputBytes: inputBytes,
                              outputSHA256: outputSHA, outputBytes: out.bytes)
     }
+}
+
+/// One lane of a parallel pass: its own filter and its findings for the current chunk. Each
+/// lane is touched by one thread at a time (the dispatch group orders the hand-over).
+final class Lane: @unchecked Sendable {
+    var filter: GateFilter
+    /// Two output slots: one being filled by this lane, the other being written out.
+    var eligible: [[UInt8]] = [[], []]
+    var excluded: [[(index: Int, verdict: LineVerdict)]] = [[], []]
+    var lines = [0, 0]
+
+    init(filter: GateFilter) {
+        self.filter = filter
+        eligible[0].reserveCapacity(1 << 20)
+        eligible[1].reserveCapacity(1 << 20)
+    }
+
+    func run(_ segment: UnsafeRawBufferPointer, slot: Int, maxLine: Int) {
+        lines[slot] = filter.run(segment: segment, maxLine: maxLine, eligible: &eligible[slot], excluded: &excluded[slot])
+    }
+
+    func reset(slot: Int) {
+        eligible[slot].removeAll(keepingCapacity: true)
+        excluded[slot].removeAll(keepingCapacity: true)
+        lines[slot] = 0
+    }
+}
+
+/// Hands a buffer pointer to another thread; the caller guarantees the bytes outlive the work.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// A one-line progress bar on stderr (bytes, records/s, ETA), redrawn at most four times a

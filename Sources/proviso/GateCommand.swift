@@ -40,7 +40,9 @@ struct GateCommand: AsyncParsableCommand {
 
         func run() async throws {
             let context = try globals.context()
+            let loading = GateProgress.now()
             let state = try await context.loadState()
+            let loaded = GateProgress.now() - loading
             let now = Time.now()
             let request = GateRequest(purpose: Purpose(code: purpose)!, at: try at.map { try parseTimeOption($0, name: "--at") } ?? now,
                                       now: now, name: name, input: input, outDir: out, explain: explain, strict: strict,
@@ -69,8 +71,10 @@ struct GateCommand: AsyncParsableCommand {
             Output.stdout.line("snapshot \(s.id)\(s.name.map { " (\($0))" } ?? "")  purpose \(s.purpose)  as of \(Time.formatRFC3339(s.asOf))")
             Output.stdout.line("read \(s.read)  eligible \(s.eligible)  excluded \(s.excluded)  malformed \(s.malformed)  members \(s.memberCount)")
             let pass = max(prepared.passSeconds, 1e-9)
-            Output.stdout.line(String(format: "pass %.2f s (%.0f MB/s, %.2fM records/s); member set registered in %.2f s",
-                                      pass, Double(prepared.inputBytes) / 1e6 / pass, Double(s.read) / 1e6 / pass, registered))
+            Output.stdout.line(String(format: "pass %.2f s (%.0f MB/s, %.2fM records/s)", pass, Double(prepared.inputBytes) / 1e6 / pass,
+                                      Double(s.read) / 1e6 / pass))
+            Output.stdout.line(String(format: "also: consent state loaded in %.2f s, member verdicts %.2f s, member set %.2f s, registered in %.2f s",
+                                      loaded, prepared.setupSeconds, prepared.memberSetSeconds, registered))
             Output.stdout.line("wrote \(out)/records.jsonl, \(out)/manifest.json, \(out)/members.csv")
             Output.stdout.flush()
         }

@@ -296,3 +296,56 @@ func sha256Hex(_ d: Data) -> String {
         #expect(check.check(SnapshotMember(memberID: "42", counts: [CategoryCount(.post, 1)])) == nil)
     }
 }
+
+@Suite struct GateStreamTests {
+    /// Tiny chunks, several lanes, an over-long line and no final newline: the pipelined,
+    /// parallel pass must write exactly what deciding line by line writes, with the same
+    /// counts and explain lines.
+    @Test(arguments: [1, 2, 3])
+    func aParallelPassWithTinyChunksMatchesLineByLineDecisions(workers: Int) throws {
+        var rng = SplitMix64(seed: UInt64(workers) * 7919)
+        let state = seedState()
+        let engine = DecisionEngine(policy: .seed)
+        var lines: [String] = []
+        for k in 0..<800 {
+            if k == 333 { lines.append(#"{"member_id":"us","category":"profile","pad":""# + String(repeating: "x", count: 3000) + #""}"#); continue }
+            if k % 97 == 5 { lines.append("{not json"); continue }
+            let member = rng.pick(["eu", "us", "kid", "out", "42", "ghost"])
+            let category = rng.pick(["profile", "post", "activity", "message"])
+            let vis = rng.pick(["", #","visibility":"public""#, #","visibility":"private""#])
+            lines.append(#"{"member_id":"\#(member)","category":"\#(category)"\#(vis),"n":\#(k)}"#)
+        }
+        let input = lines.joined(separator: "\n")  // no final newline
+        let dir = TempDir()
+        defer { dir.remove() }
+        let path = dir.file("in.jsonl", input)
+        var filter = GateFilter(engine: engine, state: state, purpose: .genaiTraining, at: asOf)
+        var stream = GateStream(workers: workers)
+        stream.chunk = 1024
+        stream.maxLine = 2048
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        let summary = try stream.run(input: fd, filter: &filter, records: dir.path + "/out.jsonl", explain: dir.path + "/why.jsonl", strict: false)
+
+        var reference = GateFilter(engine: engine, state: state, purpose: .genaiTraining, at: asOf)
+        var expected: [String] = []
+        var why: [Int] = []
+        for (k, line) in lines.enumerated() {
+            var copy = line
+            let v = copy.withUTF8 { reference.classify(UnsafeRawBufferPointer($0)) }
+            if k == 333 { #expect(v.eligible, "the long line itself is a valid record"); why.append(k + 1); continue }
+            if v.eligible { expected.append(line) } else { why.append(k + 1) }
+        }
+        let written = dir.read("out.jsonl")
+        let wanted = expected.joined(separator: "\n") + (lines.last.map { expected.last == $0 } == true ? "" : "\n")
+        #expect(written == wanted)
+        #expect(filter.tally.read == 800)
+        #expect(filter.tally.eligible == expected.count)
+        #expect(filter.tally.malformed == reference.tally.malformed + 1)
+        #expect(summary.inputBytes == input.utf8.count)
+        let explained = dir.read("why.jsonl").split(separator: "\n").compactMap { l -> Int? in
+            (try? JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any])?["line"] as? Int
+        }
+        #expect(explained == why)
+    }
+}
