@@ -71,6 +71,20 @@ public struct ConsentState: Sendable {
         if m.closedAt != nil || !inserted { closedAt[i] = m.closedAt }
     }
 
+    /// Adds a member known to be new, for bulk loads from a store whose primary key makes ids
+    /// unique. Lookups are wrong until `finishLoading()` has indexed the ids.
+    public mutating func appendLoaded(_ m: Member) {
+        let i = index.appendUnindexed(m.id)
+        regions.append(m.region.rawValue)
+        flags.append((m.suspectedMinor ? 1 : 0) | (m.closedAt != nil ? 2 : 0))
+        adultDays.append(Int32(clamping: m.adultDay))
+        historyRefs.append(-1)
+        if let closed = m.closedAt { closedAt[i] = closed }
+    }
+
+    /// Indexes the members added with `appendLoaded`.
+    public mutating func finishLoading() { index.rebuild() }
+
     /// Records a choice in the member's history, keeping it ordered by (effective time, seq).
     public mutating func apply(_ c: Choice, member i: Int32) {
         var ref = historyRefs[Int(i)]

@@ -147,6 +147,27 @@ public struct MemberIndex: Sendable {
         withID(at: a) { x in withID(at: b) { y in x.lexicographicallyPrecedes(y) } }
     }
 
+    /// Appends an id the caller knows is new (a store's primary key vouches for it) without
+    /// indexing it yet; `rebuild()` indexes everything appended this way in one pass. Loading
+    /// a million members so costs one independent slot write each instead of a dependent
+    /// lookup-then-insert, whose cache misses cannot overlap.
+    public mutating func appendUnindexed(_ id: String) -> Int32 {
+        let index = Int32(ends.count)
+        arena.append(contentsOf: id.utf8)
+        precondition(arena.count <= Int(UInt32.max), "member id arena exceeds 4 GiB")
+        ends.append(UInt32(arena.count))
+        return index
+    }
+
+    /// Rebuilds the slot table for every id; required after `appendUnindexed`.
+    public mutating func rebuild() {
+        var size = 16
+        while size * 3 < ends.count * 4 { size <<= 1 }
+        slots = [Int32](repeating: -1, count: size)
+        mask = size - 1
+        for m in 0..<ends.count { place(Int32(m)) }
+    }
+
     /// Inserts an id if absent; returns its index and whether it was new.
     @discardableResult
     public mutating func insert(_ id: String) -> (index: Int32, inserted: Bool) {

@@ -48,6 +48,11 @@ final class FileSink {
         }
     }
 
+    func append(bytes: [UInt8]) throws(GateIOError) {
+        let r: Result<Void, GateIOError> = bytes.withUnsafeBytes { b in Result { () throws(GateIOError) in try append(b) } }
+        try r.get()
+    }
+
     func append(_ s: String) throws(GateIOError) {
         var copy = s
         let r: Result<Void, GateIOError> = copy.withUTF8 { u in Result { () throws(GateIOError) in try append(UnsafeRawBufferPointer(u)) } }

@@ -1,4 +1,5 @@
 public import ProvisoCore
+public import ProvisoStore
 
 #if canImport(Glibc)
 import Glibc
@@ -330,10 +331,12 @@ public struct GateFilter {
     }
 
     /// Eligible record counts of one member, per category (only categories with records).
-    public func categoryCounts(member m: Int32) -> [(category: Category, count: Int)] {
+    public func categoryCounts(member m: Int32) -> [CategoryCount] {
         let base = Int(m) * slotCategories.count
-        var out: [(Category, Int)] = []
-        for (k, c) in slotCategories.enumerated() where counts[base + k] > 0 { out.append((c, Int(counts[base + k]))) }
+        var out: [CategoryCount] = []
+        for k in 0..<slotCategories.count where counts[base + k] > 0 {
+            out.append(CategoryCount(slotCategories[k], Int(counts[base + k])))
+        }
         return out
     }
 

@@ -145,11 +145,17 @@ public enum GateRunner {
             try membersFile.append("member_id,records\n")
             var members: [SnapshotMember] = []
             members.reserveCapacity(included.count)
+            var line: [UInt8] = []
             for m in included {
                 let counts = filter.categoryCounts(member: m)
                 let id = state.index.id(at: m)
-                try membersFile.append(csvField(id) + "," + String(counts.reduce(0) { $0 + $1.count }) + "\n")
-                members.append(SnapshotMember(memberID: id, counts: counts.map { CategoryCount($0.category, $0.count) }))
+                line.removeAll(keepingCapacity: true)
+                if Self.needsQuoting(id) { line.append(contentsOf: Self.csvField(id).utf8) } else { line.append(contentsOf: id.utf8) }
+                line.append(0x2C)
+                line.append(contentsOf: String(counts.reduce(0) { $0 + $1.count }).utf8)
+                line.append(0x0A)
+                try membersFile.append(bytes: line)
+                members.append(SnapshotMember(memberID: id, counts: counts))
             }
             let membersSHA = try membersFile.finish()
             let manifest = manifestJSON(id: id, req: req, filter: filter, summary: summary, memberCount: members.count,
@@ -183,9 +189,13 @@ public enum GateRunner {
         return "snap-\(stamp)Z-\(random)"
     }
 
+    static func needsQuoting(_ s: String) -> Bool {
+        s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D })
+    }
+
     /// RFC 4180 quoting, only when the id needs it.
     static func csvField(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        guard needsQuoting(s) else { return s }
         return "\"" + s.replacingAll("\"", with: "\"\"") + "\""
     }
 

@@ -462,8 +462,10 @@ public final class SQLiteStore: ConsentStore {
                     guard let birth = Time.parseDate(row[2] as String) else {
                         throw StoreError.corrupt("member \(row[0] as String) has an unreadable birth_date")
                     }
-                    state.upsert(Member(id: row[0], country: row[1], birthDay: birth, suspectedMinor: (row[3] as Int) != 0, closedAt: row[4]))
+                    // The primary key makes ids unique: append now, index once at the end.
+                    state.appendLoaded(Member(id: row[0], country: row[1], birthDay: birth, suspectedMinor: (row[3] as Int) != 0, closedAt: row[4]))
                 }
+                state.finishLoading()
                 let choices = try Row.fetchCursor(db, sql: """
                     SELECT seq, member_id, setting, value, effective_at, channel FROM ledger
                     WHERE kind = 'setting-changed' ORDER BY seq

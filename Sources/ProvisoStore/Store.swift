@@ -211,7 +211,40 @@ public struct CategoryCount: Sendable, Equatable {
 
     /// The compact stored form, `{"post":3,"comment":1}`.
     public static func json(_ counts: [CategoryCount]) -> String {
-        "{" + counts.map { "\"\($0.category.code)\":\($0.count)" }.joined(separator: ",") + "}"
+        var out: [UInt8] = []
+        append(counts, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the stored form as bytes: registering a million members builds no `String`s.
+    public static func append(_ counts: [CategoryCount], to out: inout [UInt8]) {
+        out.append(0x7B)
+        for (k, c) in counts.enumerated() {
+            if k > 0 { out.append(0x2C) }
+            out.append(contentsOf: quotedCodes[Int(c.category.rawValue)])
+            out.append(0x3A)
+            appendDecimal(c.count, to: &out)
+        }
+        out.append(0x7D)
+    }
+
+    static let quotedCodes: [[UInt8]] = Category.allCases.map { Array("\"\($0.code)\"".utf8) }
+
+    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        if n < 0 { out.append(0x2D) }
+        var v = n.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var k = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[k] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+                v /= 10
+                k += 1
+            } while v > 0
+            while k > 0 { k -= 1; out.append(d[k]) }
+        }
     }
 
     /// Reads the stored form back; nil if it is not one.
@@ -270,15 +303,15 @@ public enum SnapshotPages {
 
     /// Splits a member set (in id order) into encoded pages, by page number; empty pages are absent.
     public static func encode(_ members: [SnapshotMember], pageCount: Int) -> [(page: Int, text: String)] {
-        var pages = [String](repeating: "", count: pageCount)
+        var pages = [[UInt8]](repeating: [], count: pageCount)
         for m in members {
             let k = page(of: m.memberID, pageCount: pageCount)
-            pages[k] += m.memberID
-            pages[k] += "\t"
-            pages[k] += CategoryCount.json(m.counts)
-            pages[k] += "\n"
+            pages[k].append(contentsOf: m.memberID.utf8)
+            pages[k].append(0x09)
+            CategoryCount.append(m.counts, to: &pages[k])
+            pages[k].append(0x0A)
         }
-        return pages.enumerated().filter { !$0.element.isEmpty }.map { ($0.offset, $0.element) }
+        return pages.enumerated().filter { !$0.element.isEmpty }.map { ($0.offset, String(decoding: $0.element, as: UTF8.self)) }
     }
 
     /// Reads a page back; nil if it is not one (the caller reports the store as corrupt).
