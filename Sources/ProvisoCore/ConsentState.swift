@@ -115,7 +115,7 @@ public struct ConsentState: Sendable {
                 let i = index.find(id)
                 if i >= 0 { apply(Choice(effectiveAt: at, seq: e.seq, setting: s, on: v, channel: e.draft.channel ?? .api), member: i) }
             }
-        case .policyActivated:
+        case .policyActivated, .policyPublished:
             break
         }
         ledgerSeq = max(ledgerSeq, e.seq)

@@ -6,6 +6,8 @@ public enum EventKind: String, Sendable, CaseIterable {
     case memberChanged = "member-changed"
     case settingChanged = "setting-changed"
     case policyActivated = "policy-activated"
+    /// A policy version was published (its effective date may be later): the notice clock starts.
+    case policyPublished = "policy-published"
 }
 
 /// An event before the store has given it a place (sequence, time, hashes).

@@ -144,6 +144,22 @@ public final class SQLiteStore: ConsentStore {
                     BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
                 """)
         }
+        m.registerMigration("006-policy-versions") { db in
+            try db.execute(sql: """
+                CREATE TABLE policy_versions (
+                    version        TEXT    PRIMARY KEY,
+                    digest         TEXT    NOT NULL,
+                    text           TEXT    NOT NULL,
+                    effective_from TEXT,
+                    published_at   INTEGER NOT NULL,
+                    seq            INTEGER NOT NULL REFERENCES ledger(seq)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER policy_versions_no_update BEFORE UPDATE ON policy_versions
+                    BEGIN SELECT RAISE(ABORT, 'published policies are immutable'); END;
+                CREATE TRIGGER policy_versions_no_delete BEFORE DELETE ON policy_versions
+                    BEGIN SELECT RAISE(ABORT, 'published policies are immutable'); END;
+                """)
+        }
         return m
     }
 
@@ -585,6 +601,43 @@ public final class SQLiteStore: ConsentStore {
                     }
                 }
                 return uses
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// The version row and its ledger event in one transaction.
+    public func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy {
+        do {
+            return try await pool.write { db in
+                if try Int.fetchOne(db, sql: "SELECT 1 FROM policy_versions WHERE version = ?", arguments: [policy.version]) != nil {
+                    throw StoreError.conflict("policy version \(policy.version) is already published")
+                }
+                let draft = EventDraft(kind: .policyPublished, actor: actor, policyVersion: policy.version,
+                                       payload: policyPublicationPayload(policy))
+                let r = try Self.append(WriteBatch(events: [draft], actor: actor, recordedAt: publishedAt), in: db)
+                try db.execute(sql: """
+                    INSERT INTO policy_versions (version, digest, text, effective_from, published_at, seq) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [policy.version, policy.digest, policy.source, policy.effectiveFrom.map(Time.formatDate(dayNumber:)),
+                                     publishedAt, r.lastSeq])
+                return PublishedPolicy(version: policy.version, digest: policy.digest, text: policy.source,
+                                       effectiveFrom: policy.effectiveFrom, publishedAt: publishedAt, seq: r.lastSeq)
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT version, digest, text, effective_from, published_at, seq FROM policy_versions ORDER BY seq")
+                    .map { row in
+                        let day: String? = row[3]
+                        return PublishedPolicy(version: row[0], digest: row[1], text: row[2], effectiveFrom: day.flatMap(Time.parseDate),
+                                               publishedAt: row[4], seq: row[5])
+                    }
             }
         } catch {
             throw Self.map(error)

@@ -1,3 +1,4 @@
+import Foundation
 import ProvisoAPI
 import ProvisoCore
 import ProvisoGate
@@ -159,6 +160,22 @@ struct APIHandlers: APIProtocol {
         let decisions = service.decide(requests, now: now())
         for (r, d) in zip(requests, decisions) { metrics.decided(Purpose(code: r.purpose), allowed: d.allowed) }
         return .ok(.init(body: .json(.init(decisions: decisions.map(APIMapping.decision)))))
+    }
+
+    /// Normally answered by `PolicyPublishMiddleware` from the raw bytes; this path re-encodes
+    /// the decoded document (keys sorted), so its digest is of that encoding.
+    func publishPolicy(_ input: Operations.PublishPolicy.Input) async throws -> Operations.PublishPolicy.Output {
+        let principal = try CurrentPrincipal.require(.policyAdmin)
+        guard case let .json(document) = input.body else { throw APIError.badRequest("expected application/json") }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let text = String(decoding: try encoder.encode(document), as: UTF8.self)
+        let (p, widenings) = try await PolicyAdmin.publish(text: text, service: service, now: now(), actor: CurrentPrincipal.actor(principal))
+        return .created(.init(body: .json(.init(
+            version: p.version, digest: p.digest,
+            effectiveFrom: p.effectiveFrom.map(Time.formatDate(dayNumber:)) ?? Time.formatRFC3339(p.publishedAt),
+            publishedAt: Time.formatRFC3339(p.publishedAt), ledgerSeq: p.seq,
+            widenings: widenings.map { .init(purpose: $0.purpose.code, region: $0.region.code, change: $0.kind.code, noticeDays: $0.noticeDays) }))))
     }
 
     func listPolicies(_ input: Operations.ListPolicies.Input) async throws -> Operations.ListPolicies.Output {

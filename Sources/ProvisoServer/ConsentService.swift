@@ -7,34 +7,56 @@ import Synchronization
 /// projection, so a client reads its own writes on this instance.
 public final class ConsentService: Sendable {
     public let store: any ConsentStore
-    public let engine: DecisionEngine
+    let engineBox: Mutex<DecisionEngine>
+    /// The policy versions in force; replaced whole when a version is published.
+    public var engine: DecisionEngine { engineBox.withLock { $0 } }
+    /// The built-in (or given) policy in force before any published version.
+    public let baseline: Policy
     let state: Mutex<ConsentState>
     let signingKey = Mutex<ReceiptKey?>(nil)
     /// The `iss` of receipts.
     public let issuer: String
 
-    public init(store: any ConsentStore, engine: DecisionEngine, state: ConsentState, issuer: String = "proviso") {
+    public init(store: any ConsentStore, engine: DecisionEngine, state: ConsentState, issuer: String = "proviso", baseline: Policy? = nil) {
         self.store = store
-        self.engine = engine
+        engineBox = Mutex(engine)
+        self.baseline = baseline ?? engine.policies[0]
         self.state = Mutex(state)
         self.issuer = issuer
     }
 
-    /// Builds the service by loading the projection from the store.
+    /// Builds the service by loading the projection and the published policy versions from
+    /// the store; `policy` is the baseline in force before any published version.
     public static func load(store: any ConsentStore, policy: Policy, issuer: String = "proviso") async throws(StoreError) -> ConsentService {
         let state = try await store.loadState()
-        return ConsentService(store: store, engine: DecisionEngine(policy: policy), state: state, issuer: issuer)
+        let versions = try await store.policyVersions(baseline: policy)
+        return ConsentService(store: store, engine: DecisionEngine(policies: versions), state: state, issuer: issuer, baseline: policy)
+    }
+
+    /// Publishes a version (notice enforced) and puts it in the engine at once.
+    public func publish(_ policy: Policy, at: Micros, actor: String) async throws(PublishError) -> PublishedPolicy {
+        let published = try await PolicyPublisher(store: store, baseline: baseline).publish(policy, at: at, actor: actor)
+        do {
+            let versions = try await store.policyVersions(baseline: baseline)
+            engineBox.withLock { $0 = DecisionEngine(policies: versions) }
+        } catch {
+            // Published and durable; this instance picks it up when it can read it again.
+            throw .store(error)
+        }
+        return published
     }
 
     /// One decision, read under the lock (a decision takes nanoseconds).
     public func decide(_ request: DecisionRequest, now: Micros) -> Decision {
-        state.withLock { s in engine.decide(request.query(in: s, now: now), in: s) }
+        let engine = self.engine
+        return state.withLock { s in engine.decide(request.query(in: s, now: now), in: s) }
     }
 
     /// Many decisions against one consistent view: the projection is copied out (a few
     /// reference counts) so a large batch never holds the lock while it runs.
     public func decide(_ requests: [DecisionRequest], now: Micros) -> [Decision] {
         let snapshot = snapshot()
+        let engine = self.engine
         return requests.map { engine.decide($0.query(in: snapshot, now: now), in: snapshot) }
     }
 

@@ -69,6 +69,7 @@ struct FastDecisionsMiddleware<Context: RequestContext>: RouterMiddleware {
     /// `nil` when the body is not in the strict common form; the generic path then answers.
     func fastBatch(_ body: ByteBuffer) -> [UInt8]? {
         let state = service.snapshot()
+        let engine = service.engine
         let t = now()
         var out: [UInt8] = []
         out.reserveCapacity(body.readableBytes + 64)
@@ -80,7 +81,7 @@ struct FastDecisionsMiddleware<Context: RequestContext>: RouterMiddleware {
         let ok = body.withUnsafeReadableBytes { raw in
             var scanner = BatchScanner(raw)
             return scanner.scan(state: state, now: t) { q in
-                let d = service.engine.decide(q, in: state)
+                let d = engine.decide(q, in: state)
                 if d.policyVersion != lastVersion {
                     lastVersion = d.policyVersion
                     quotedVersion = Array(JSON.quoted(d.policyVersion).utf8)

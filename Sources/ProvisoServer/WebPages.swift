@@ -230,6 +230,7 @@ struct WebPages: Sendable {
             case .memberChanged: what = "Account record updated"
             case .settingChanged: what = e.draft.setting.map { "\(policy.label(of: $0)): \(e.draft.value == true ? "on" : "off")" } ?? "Setting changed"
             case .policyActivated: what = "Policy \(e.draft.policyVersion ?? "") in force"
+            case .policyPublished: what = "Policy \(e.draft.policyVersion ?? "") published"
             }
             return ["seq": e.seq, "recorded": Self.when(e.recordedAt), "what": what,
                     "effective": e.draft.effectiveAt.flatMap { $0 == e.recordedAt ? nil : Self.when($0) } ?? "",

@@ -14,6 +14,7 @@ public final class MemoryStore: ConsentStore {
         var sessions: [[UInt8]: MemberSession] = [:]
         /// Registration order; each with its member set in id order.
         var snapshots: [(snapshot: Snapshot, members: [SnapshotMember])] = []
+        var policies: [PublishedPolicy] = []
     }
 
     let contents = Mutex(Contents())
@@ -177,6 +178,20 @@ public final class MemoryStore: ConsentStore {
             }
         }
     }
+
+    public func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy {
+        if contents.withLock({ $0.policies.contains { $0.version == policy.version } }) {
+            throw .conflict("policy version \(policy.version) is already published")
+        }
+        let draft = EventDraft(kind: .policyPublished, actor: actor, policyVersion: policy.version, payload: policyPublicationPayload(policy))
+        let r = try await append(WriteBatch(events: [draft], actor: actor, recordedAt: publishedAt))
+        let published = PublishedPolicy(version: policy.version, digest: policy.digest, text: policy.source,
+                                        effectiveFrom: policy.effectiveFrom, publishedAt: publishedAt, seq: r.lastSeq)
+        contents.withLock { $0.policies.append(published) }
+        return published
+    }
+
+    public func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] { contents.withLock { $0.policies } }
 
     /// Test hook: lets a test tamper with the ledger the way an attacker with raw access could.
     public func tamper(_ body: (inout [LedgerEvent]) -> Void) {

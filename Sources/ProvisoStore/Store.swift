@@ -342,9 +342,46 @@ public protocol SnapshotStore: Sendable {
     func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse]
 }
 
-/// A complete consent store: ledger + members + tokens + keys + sessions + snapshots + a fast
-/// way to build the projection.
-public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore {
+/// A policy version as published: the file itself, when, and the ledger entry that records it.
+public struct PublishedPolicy: Sendable, Equatable {
+    public var version: String
+    public var digest: String
+    /// The policy file as published.
+    public var text: String
+    /// Day number from which it is in force; nil means from its publication.
+    public var effectiveFrom: Int?
+    public var publishedAt: Micros
+    /// Sequence of its `policy-published` ledger event.
+    public var seq: Int64
+
+    public init(version: String, digest: String, text: String, effectiveFrom: Int?, publishedAt: Micros, seq: Int64) {
+        self.version = version
+        self.digest = digest
+        self.text = text
+        self.effectiveFrom = effectiveFrom
+        self.publishedAt = publishedAt
+        self.seq = seq
+    }
+}
+
+/// Published policy versions. Publication is append-only: a version is never changed.
+public protocol PolicyStore: Sendable {
+    /// Stores the version and its `policy-published` ledger event in one atomic step;
+    /// `.conflict` if the version string is already published.
+    func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy
+    /// Every published version, in publication order.
+    func publishedPolicies() async throws(StoreError) -> [PublishedPolicy]
+}
+
+/// The payload of a `policy-published` event.
+public func policyPublicationPayload(_ p: Policy) -> String {
+    JSON.object([("version", .string(p.version)), ("digest", .string(p.digest)),
+                 ("effective_from", p.effectiveFrom.map { .string(Time.formatDate(dayNumber: $0)) } ?? .null)]).serialized
+}
+
+/// A complete consent store: ledger + members + tokens + keys + sessions + snapshots +
+/// policies + a fast way to build the projection.
+public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore, PolicyStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
 }

@@ -222,11 +222,39 @@ public enum StoreConformance {
             let uses = try await store.snapshotUses(member: "a").map(\.snapshot.id)
             try expect(uses == ["snap-d", "snap-b"], "a member's report lists snapshots newest first: \(uses)")
         },
+        Check(name: "a published policy is stored with its ledger event and never replaced") { store in
+            _ = try await store.append(WriteBatch(members: [member("a")], policy: .seed, actor: "test", recordedAt: t0))
+            let text = Policy.seed.source.replacingFirst(#""version": "seed-2025-11-03""#, with: #""version": "v2", "effective_from": "2026-03-01""#)
+            let v2 = try Policy.parse(text)
+            let p = try await store.publishPolicy(v2, publishedAt: t0 + 10, actor: "cli:test")
+            try expect(p.version == "v2" && p.text == text && p.effectiveFrom == Time.parseDate("2026-03-01") && p.publishedAt == t0 + 10,
+                       "the publication must keep the file and its dates: \(p)")
+            let head = try await store.head()
+            try expect(head?.kind == .policyPublished && head?.seq == p.seq && head?.draft.policyVersion == "v2",
+                       "the publication must be the ledger's newest event")
+            let listed = try await store.publishedPolicies()
+            try expect(listed == [p], "publishedPolicies must list it: \(listed)")
+            do {
+                _ = try await store.publishPolicy(v2, publishedAt: t0 + 20, actor: "cli:test")
+                throw Failure(message: "publishing the same version twice must be refused")
+            } catch StoreError.conflict {}
+            let after = try await store.head()
+            try expect(after?.seq == p.seq, "a refused publication must not touch the ledger")
+            let versions = try await store.policyVersions(baseline: .seed)
+            try expect(versions.map(\.version) == [Policy.seed.version, "v2"], "the seed stays the baseline: \(versions.map(\.version))")
+        },
     ]
 
     static func snapshot(_ id: String, members: Int) -> Snapshot {
         Snapshot(id: id, name: "test run", purpose: "genai-training", asOf: t0, createdAt: t0 + 5, policyVersion: Policy.seed.version,
                  ledgerSeq: 7, inputSHA256: String(repeating: "a", count: 64), outputSHA256: String(repeating: "b", count: 64),
                  read: 10, eligible: 8, excluded: 2, malformed: 1, memberCount: members, manifest: "{}")
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let r = range(of: target) else { return self }
+        return replacingCharacters(in: r, with: replacement)
     }
 }

@@ -42,11 +42,13 @@ struct DecideCommand: AsyncParsableCommand {
 
     func run() async throws {
         let policy = try globals.loadPolicy()
-        let engine = DecisionEngine(policy: policy)
+        var engine = DecisionEngine(policy: policy)
         var state = ConsentState()
         var failure: String?
         do {
-            state = try await globals.context().loadState()
+            let context = try await globals.context()
+            engine = context.engine
+            state = try await context.loadState()
         } catch {
             // Fail closed: without a readable ledger every answer is a deny with a reason.
             failure = "\(error)"

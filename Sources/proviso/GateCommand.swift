@@ -39,7 +39,7 @@ struct GateCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let context = try globals.context()
+            let context = try await globals.context()
             let loading = GateProgress.now()
             let state = try await context.loadState()
             let loaded = GateProgress.now() - loading
@@ -114,7 +114,7 @@ struct GateCommand: AsyncParsableCommand {
         func validate() throws { if let at { _ = try parseTimeOption(at, name: "--at") } }
 
         func run() async throws {
-            let context = try globals.context()
+            let context = try await globals.context()
             let s: Snapshot
             do {
                 guard let found = try await context.store.snapshot(id: snapshot) else { throw CLIError("no snapshot \"\(snapshot)\" (see proviso gate list)") }

@@ -49,7 +49,7 @@ struct MembersCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let ctx = try globals.context()
+            let ctx = try await globals.context()
             let started = monotonicSeconds()
             let now = Time.now()
             var handles: [String: Int] = [:]

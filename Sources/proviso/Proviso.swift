@@ -13,7 +13,8 @@ struct Proviso: AsyncParsableCommand {
         abstract: "Records and enforces what members allow to be done with their data.",
         discussion: """
             Global options --database PATH (env PROVISO_DATABASE, default ./proviso.sqlite) and \
-            --policy FILE (default: the built-in seed policy) may be given before or after the subcommand.
+            --policy FILE (default: the built-in seed policy, followed by the versions published in the \
+            store, each from its date) may be given before or after the subcommand.
             """,
         subcommands: [ServeCommand.self, MembersCommand.self, SettingsCommand.self, DecideCommand.self, LedgerCommand.self,
                       PolicyCommand.self, TokensCommand.self, ReceiptCommand.self, GateCommand.self])
@@ -47,7 +48,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("SQLite database file.", valueName: "path"))
     var database: String = ProcessInfo.processInfo.environment["PROVISO_DATABASE"] ?? "./proviso.sqlite"
 
-    @Option(name: .long, help: ArgumentHelp("Policy file (default: the built-in seed policy).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Policy file, used alone (default: the built-in seed, then the published versions).", valueName: "file"))
     var policy: String?
 
     static let names: Set<String> = ["--database", "--policy"]
@@ -80,7 +81,7 @@ struct GlobalOptions: ParsableArguments {
         return front + moved
     }
 
-    /// The policy in force: the file given, or the built-in seed.
+    /// The baseline policy: the file given, or the built-in seed.
     func loadPolicy() throws -> Policy {
         guard let policy else { return Policy.seed }
         let text: String
@@ -98,18 +99,30 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// Store, policy and engine, ready for a command.
-    func context() throws -> Context {
-        let policy = try loadPolicy()
-        return Context(store: try openStore(), policy: policy, engine: DecisionEngine(policy: policy))
+    /// Store, policy and engine, ready for a command. With `--policy FILE`, that file alone
+    /// decides; otherwise the built-in seed and every version published in the store, each in
+    /// force from its date.
+    func context() async throws -> Context {
+        let baseline = try loadPolicy()
+        let store = try openStore()
+        guard policy == nil else { return Context(store: store, policy: baseline, engine: DecisionEngine(policy: baseline)) }
+        let versions: [Policy]
+        do { versions = try await store.policyVersions(baseline: baseline) } catch {
+            throw CLIError("cannot read the published policies from \(database): \(error)")
+        }
+        let engine = DecisionEngine(policies: versions)
+        return Context(store: store, policy: engine.policy(at: Time.now()), engine: engine, baseline: baseline)
     }
 }
 
 /// What a command works with, composed once.
 struct Context {
     let store: SQLiteStore
+    /// The version in force now (recorded with writes).
     let policy: Policy
     let engine: DecisionEngine
+    /// The policy in force before any published version (the seed, or `--policy`).
+    var baseline: Policy? = nil
 
     /// Commits an import in one transaction: all of it, or — with the reason — none of it.
     func commitImport(members: [Member] = [], events: [EventDraft] = []) async throws -> AppendResult {

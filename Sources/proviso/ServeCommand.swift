@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var globals: GlobalOptions
 
     func run() async throws {
-        let ctx = try globals.context()
+        let ctx = try await globals.context()
         if demo {
             do {
                 if let logins = try await DemoData.seed(into: ctx.store, policy: ctx.policy, now: Time.now()) {

@@ -22,7 +22,7 @@ struct SettingsCommand: AsyncParsableCommand {
             let now = Time.now()
             let draftInput = try ChoiceInput.parse(member: member, setting: setting, value: value,
                                                    at: at.map { try parseTimeOption($0, name: "--at") }, channel: channel, now: now)
-            let ctx = try globals.context()
+            let ctx = try await globals.context()
             let result: AppendResult
             do {
                 result = try await ctx.store.append(WriteBatch(events: [draftInput.draft(policy: ctx.policy)], policy: ctx.policy,
@@ -59,7 +59,7 @@ struct SettingsCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let ctx = try globals.context()
+            let ctx = try await globals.context()
             let started = monotonicSeconds()
             let state = try await ctx.loadState()
             let now = Time.now()
@@ -86,7 +86,7 @@ struct SettingsCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let ctx = try globals.context()
+            let ctx = try await globals.context()
             let reader = try LineReader(path: "-")
             var more = true
             while more {
@@ -135,7 +135,7 @@ struct SettingsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let t = try at.map { try parseTimeOption($0, name: "--at") } ?? Time.now()
-            let ctx = try globals.context()
+            let ctx = try await globals.context()
             let state = try await ctx.loadState()
             let m = state.memberIndex(member)
             guard m >= 0 else { throw CLIError("unknown member \"\(member)\"") }

@@ -37,6 +37,8 @@ final class FlakyStore: ConsentStore {
     func snapshot(id: String) async throws(StoreError) -> Snapshot? { try check(); return try await inner.snapshot(id: id) }
     func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]? { try check(); return try await inner.snapshotMembers(id: id, page: page) }
     func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse] { try check(); return try await inner.snapshotUses(member: member) }
+    func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy { try check(); return try await inner.publishPolicy(policy, publishedAt: publishedAt, actor: actor) }
+    func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] { try check(); return try await inner.publishedPolicies() }
 }
 
 import Synchronization

@@ -1,0 +1,92 @@
+public import ProvisoCore
+
+extension PolicyStore {
+    /// The versions decisions use: the baseline (the built-in or given policy, in force until
+    /// the first publication takes effect) and every published version. A stored version that
+    /// no longer parses is reported as corruption, never skipped (fail closed).
+    public func policyVersions(baseline: Policy) async throws(StoreError) -> [Policy] {
+        var versions = [baseline]
+        for p in try await publishedPolicies() {
+            do {
+                let parsed = try Policy.parse(p.text)
+                if parsed.version == baseline.version { versions.removeAll { $0.version == baseline.version } }
+                versions.append(parsed)
+            } catch {
+                throw .corrupt("published policy \(p.version) no longer validates: \(error)")
+            }
+        }
+        return versions
+    }
+}
+
+/// Why a publication was refused. Nothing is stored in any of these cases.
+public enum PublishError: Error, Sendable, CustomStringConvertible {
+    /// The version widens use without the notice its purposes require.
+    case insufficientNotice([NoticeShortfall])
+    /// The version has no `effective_from`, or one before its publication.
+    case effectiveDate(String)
+    /// The version string is already published.
+    case duplicate(String)
+    case store(StoreError)
+
+    public var description: String {
+        switch self {
+        case let .insufficientNotice(s):
+            "refused: not enough notice for \(s.count) widening\(s.count == 1 ? "" : "s"), nothing was published:\n"
+                + s.map { "  \($0)" }.joined(separator: "\n")
+        case let .effectiveDate(why): "refused: \(why)"
+        case let .duplicate(v): "refused: policy version \(v) is already published (versions are immutable; publish a new version)"
+        case let .store(e): "\(e)"
+        }
+    }
+}
+
+/// Publishes policy versions with the notice rule enforced: a version that widens use for a
+/// purpose in a region group must take effect at least that purpose's notice period after
+/// publication. It is compared with the version it replaces at its effective date.
+public struct PolicyPublisher: Sendable {
+    let store: any ConsentStore
+    let baseline: Policy
+
+    public init(store: any ConsentStore, baseline: Policy) {
+        self.store = store
+        self.baseline = baseline
+    }
+
+    /// What publishing `new` at `at` would widen, and the notice shortfalls (empty when it may go ahead).
+    public func review(_ new: Policy, at: Micros) async throws(PublishError) -> (replaces: Policy, widenings: [Widening], shortfalls: [NoticeShortfall]) {
+        guard let day = new.effectiveFrom else {
+            throw .effectiveDate("a published policy needs effective_from: the day (00:00 UTC) it takes effect")
+        }
+        guard Time.micros(dayNumber: day) >= at - at % Time.microsPerDay else {
+            throw .effectiveDate("effective_from \(Time.formatDate(dayNumber: day)) is before the publication date; decisions already made cannot be changed")
+        }
+        let versions: [Policy]
+        do { versions = try await store.policyVersions(baseline: baseline) } catch { throw .store(error) }
+        if versions.contains(where: { $0.version == new.version }) { throw .duplicate(new.version) }
+        let replaced = DecisionEngine(policies: versions).policy(at: Time.micros(dayNumber: day))
+        var shortfalls = PolicyChange.shortfalls(publishing: new, over: replaced, at: at)
+        // A version scheduled after this one will then replace this one instead: it must
+        // still have given its notice measured against this one.
+        let published: [PublishedPolicy]
+        do { published = try await store.publishedPolicies() } catch { throw .store(error) }
+        if let next = published.filter({ ($0.effectiveFrom ?? .min) > day }).min(by: { ($0.effectiveFrom ?? 0) < ($1.effectiveFrom ?? 0) }),
+           let successor = versions.first(where: { $0.version == next.version }) {
+            shortfalls += PolicyChange.shortfalls(publishing: successor, over: new, at: next.publishedAt)
+        }
+        return (replaced, PolicyChange.widenings(from: replaced, to: new), shortfalls)
+    }
+
+    /// Publishes `new` at `at` if every widening has its notice; otherwise refuses, naming each.
+    public func publish(_ new: Policy, at: Micros, actor: String) async throws(PublishError) -> PublishedPolicy {
+        let review = try await review(new, at: at)
+        guard review.shortfalls.isEmpty else { throw .insufficientNotice(review.shortfalls) }
+        do {
+            return try await store.publishPolicy(new, publishedAt: at, actor: actor)
+        } catch StoreError.conflict {
+            throw .duplicate(new.version)
+        } catch {
+            throw .store(error)
+        }
+    }
+}
