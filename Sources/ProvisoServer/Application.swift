@@ -40,6 +40,8 @@ public func buildApplication(service: ConsentService, configuration: ServerConfi
     router.add(middleware: ProblemMiddleware(pages: pages))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
     router.add(middleware: AuthMiddleware(store: service.store, now: now, tokens: TokenCache()))
+    router.add(middleware: GPCMiddleware(service: service, now: now))
+    router.get("/.well-known/gpc.json") { _, _ in gpcWellKnown() }
     router.add(middleware: PolicyPublishMiddleware(service: service, limit: configuration.maxBodyBytes, now: now))
     if configuration.fastDecisions {
         router.add(middleware: FastDecisionsMiddleware(service: service, metrics: metrics, limit: configuration.maxBodyBytes, now: now))

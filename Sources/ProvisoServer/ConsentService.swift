@@ -14,6 +14,7 @@ public final class ConsentService: Sendable {
     public let baseline: Policy
     let state: Mutex<ConsentState>
     let signingKey = Mutex<ReceiptKey?>(nil)
+    let gpcInFlight = Mutex<Set<String>>([])
     /// The `iss` of receipts.
     public let issuer: String
 
@@ -74,6 +75,38 @@ public final class ConsentService: Sendable {
         }
         let key = try await receiptKey(now: now)
         return (event, receipt.sign(with: key))
+    }
+
+    /// Honours a Global Privacy Control signal from a signed-in member: where the policy in
+    /// force applies GPC in the member's region, each setting gating such a purpose is turned
+    /// off with channel `gpc` — once per setting, ever. Afterwards the member's explicit
+    /// choices govern: a later request without the signal is not an opt-in, and a signal after
+    /// the member turned a setting back on does not overrule them. Returns the events recorded.
+    public func honourGPC(member: String, now: Micros) async throws(StoreError) -> [LedgerEvent] {
+        let policy = engine.policy(at: now)
+        let due: [SettingID] = state.withLock { s in
+            let m = s.memberIndex(member)
+            guard m >= 0 else { return [] }
+            let region = s.region(of: m)
+            let history = s.history(member: m)
+            var settings: [SettingID] = []
+            for p in policy.purposes where p.rules.contains(where: { $0.gpc && $0.regions.contains(region) }) {
+                if !settings.contains(p.gatedBy), !history.contains(where: { $0.setting == p.gatedBy && $0.channel == .gpc }) {
+                    settings.append(p.gatedBy)
+                }
+            }
+            return settings
+        }
+        guard !due.isEmpty else { return [] }
+        // Two requests of one member racing here must not record the signal twice.
+        guard gpcInFlight.withLock({ $0.insert(member).inserted }) else { return [] }
+        defer { _ = gpcInFlight.withLock { $0.remove(member) } }
+        let actor = "member:\(member)"
+        let result = try await store.append(WriteBatch(
+            events: due.sorted().map { .choice(member: member, setting: $0, on: false, at: now, channel: .gpc, actor: actor, policyVersion: policy.version) },
+            policy: policy, actor: actor, recordedAt: now))
+        state.withLock { s in for e in result.events { s.apply(e) } }
+        return result.events.filter { $0.kind == .settingChanged }
     }
 
     /// The receipt signing key, read once from the store and kept.

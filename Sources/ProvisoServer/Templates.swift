@@ -60,6 +60,10 @@ enum Templates {
         <p class="notice" role="status">Saved: <strong>{{label}}</strong> is now {{value}}. <a href="/receipts/{{seq}}.jws" download>Download your receipt</a> (ledger entry {{seq}}).</p>
         {{/changed}}
         <p class="muted">Region: {{region}} · policy {{policyVersion}}</p>
+        {{#gpc}}
+        <p class="notice" role="status"><strong>Opt-out preference signal honored.</strong> Your browser's Global Privacy
+           Control turned off {{settings}}. You can turn them back on below; the signal will not override your choice.</p>
+        {{/gpc}}
         {{#sections}}
         <section class="card" aria-labelledby="section-{{id}}">
           <h2 id="section-{{id}}">{{title}}</h2>

@@ -193,6 +193,10 @@ struct WebPages: Sendable {
         values["title"] = "Settings & Privacy"
         values["region"] = view.region.code
         values["policyVersion"] = policy.version
+        let byGPC = view.statuses.filter { if case .gpc = $0.source { return true } else { return false } }
+        if !byGPC.isEmpty {
+            values["gpc"] = ["settings": byGPC.map { policy.label(of: $0.setting) }.joined(separator: " and ")]
+        }
         values["sections"] = sections.enumerated().map { ["id": $0.offset, "title": $0.element.title, "settings": $0.element.settings] as [String: Any] }
         if let query = request.uri.queryParameters.get("changed"), let seq = request.uri.queryParameters.get("seq"), let s = SettingID(code: query),
            let st = view.statuses.first(where: { $0.setting == s }) {
