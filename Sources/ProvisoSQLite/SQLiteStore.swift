@@ -160,6 +160,18 @@ public final class SQLiteStore: ConsentStore {
                     BEGIN SELECT RAISE(ABORT, 'published policies are immutable'); END;
                 """)
         }
+        m.registerMigration("007-member-posts") { db in
+            try db.execute(sql: """
+                CREATE TABLE member_posts (
+                    id         TEXT    PRIMARY KEY,
+                    member_id  TEXT    NOT NULL REFERENCES members(id),
+                    text       TEXT    NOT NULL,
+                    visibility TEXT    NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX member_posts_by_member ON member_posts(member_id, created_at);
+                """)
+        }
         return m
     }
 
@@ -638,6 +650,45 @@ public final class SQLiteStore: ConsentStore {
                         return PublishedPolicy(version: row[0], digest: row[1], text: row[2], effectiveFrom: day.flatMap(Time.parseDate),
                                                publishedAt: row[4], seq: row[5])
                     }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func addPosts(_ posts: [Post]) async throws(StoreError) {
+        do {
+            try await pool.write { db in
+                let exists = try db.cachedStatement(sql: "SELECT 1 FROM members WHERE id = ?")
+                let insert = try db.cachedStatement(sql: "INSERT INTO member_posts (id, member_id, text, visibility, created_at) VALUES (?, ?, ?, ?, ?)")
+                for p in posts {
+                    guard try Int.fetchOne(exists, arguments: [p.memberID]) != nil else { throw StoreError.unknownMember(p.memberID) }
+                    try insert.execute(arguments: [p.id, p.memberID, p.text, p.visibility.code, p.createdAt])
+                }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func posts(member: String) async throws(StoreError) -> [Post] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, member_id, text, visibility, created_at FROM member_posts WHERE member_id = ? ORDER BY created_at DESC, id DESC
+                    """, arguments: [member]).map { row in
+                    Post(id: row[0], memberID: row[1], text: row[2], visibility: Visibility(code: row[3]), createdAt: row[4])
+                }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func handles() async throws(StoreError) -> [(id: String, handle: String)] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, handle FROM members WHERE handle IS NOT NULL ORDER BY handle").map { ($0[0], $0[1]) }
             }
         } catch {
             throw Self.map(error)

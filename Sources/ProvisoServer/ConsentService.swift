@@ -109,6 +109,18 @@ public final class ConsentService: Sendable {
         return result.events.filter { $0.kind == .settingChanged }
     }
 
+    /// Whether the platform may not use this member's public content to train generative AI
+    /// now — opted out, default off, a minor, a closed account, out of scope, unknown (fail
+    /// closed) — which is what their public pages then reserve against every crawler too.
+    public func reservesAITraining(member: String, now: Micros) -> Bool {
+        let engine = self.engine
+        return state.withLock { s in
+            let q = DecisionQuery(member: s.memberIndex(member), purpose: .genaiTraining, category: .post, at: now,
+                                  createdAt: now, visibility: .public)
+            return !engine.decide(q, in: s).allowed
+        }
+    }
+
     /// The receipt signing key, read once from the store and kept.
     func receiptKey(now: Micros) async throws(StoreError) -> ReceiptKey {
         if let key = signingKey.withLock({ $0 }) { return key }

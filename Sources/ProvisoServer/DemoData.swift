@@ -33,6 +33,17 @@ public enum DemoData {
 
     static let weights = [14, 8, 8, 8, 9, 3, 6, 3, 26, 15]
 
+    static let postTexts = [
+        "Thrilled to share that our team shipped the new onboarding flow this week.",
+        "Three things I learned from a year of running design reviews.",
+        "We're hiring! Looking for a backend engineer who loves observability.",
+        "Great panel today on privacy engineering: consent has to be enforced, not promised.",
+        "Grateful for a mentor who taught me to write the test first.",
+        "Our quarterly report is out: growth in every region, thanks to a brilliant team.",
+        "Reminder: your data settings are under Settings & Privacy → Data privacy.",
+        "Just finished a course on distributed systems. Recommend it to anyone in data.",
+    ]
+
     static let headlines = [
         "Data engineer at Northwind", "Product manager, payments", "Recruiter · hiring designers", "Privacy counsel",
         "UX designer", "Sales lead EMEA", "Nurse practitioner", "ML engineer", "Founder & CEO", "Teacher",
@@ -82,6 +93,16 @@ public enum DemoData {
             }
         }
         _ = try await store.append(WriteBatch(members: members, events: choices, policy: policy, actor: "demo", recordedAt: now, returnEvents: false))
+        // A few posts each, mostly public, so the public profiles (/in/<handle>) have content.
+        var posts: [Post] = []
+        for m in members {
+            for k in 0..<rng.int(1...4) {
+                let at = now - Int64(rng.int(1...400)) * Time.microsPerDay - Int64(rng.int(0...86_399)) * Time.microsPerSecond
+                posts.append(Post(id: "\(m.id)-\(k)", memberID: m.id, text: rng.pick(postTexts),
+                                  visibility: rng.chance(0.7) ? .public : (rng.chance(0.5) ? .connections : .private), createdAt: at))
+            }
+        }
+        try await store.addPosts(posts)
         let hash = (try? await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: 10) }) ?? Bcrypt.hash(password, cost: 10)
         for i in logins.indices {
             try await store.setPasswordHash(member: String(900_000 + i), hash: hash, at: now)

@@ -8,6 +8,7 @@ enum Templates {
           <meta charset="utf-8">
           <meta name="viewport" content="width=device-width, initial-scale=1">
           <title>{{title}} · {{platform}}</title>
+          {{#tdmReserved}}<meta name="tdm-reservation" content="1">{{/tdmReserved}}
           <link rel="stylesheet" href="/static/proviso.css">
         </head>
         <body>
@@ -139,6 +140,23 @@ enum Templates {
               {{#retracted}}<p class="note">{{why}}</p>{{/retracted}}
             </li>
           {{/uses}}
+          </ul>
+        </section>
+        {{> foot}}
+        """
+
+    static let profile = """
+        {{> head}}
+        <section class="card">
+          <h1>{{name}}</h1>
+          {{#headline}}<p class="muted">{{headline}}</p>{{/headline}}
+          <p class="muted">@{{handle}}</p>
+        </section>
+        <section class="card" aria-labelledby="posts">
+          <h2 id="posts">Posts</h2>
+          {{^posts}}<p>No public posts.</p>{{/posts}}
+          <ul class="uses">
+          {{#posts}}<li><p>{{text}}</p><span class="muted">{{when}}</span></li>{{/posts}}
           </ul>
         </section>
         {{> foot}}

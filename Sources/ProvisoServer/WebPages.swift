@@ -26,7 +26,7 @@ struct WebPages: Sendable {
         self.now = now
         var library = MustacheLibrary()
         for (name, text) in [("head", Templates.head), ("foot", Templates.foot), ("login", Templates.login), ("settings", Templates.settings),
-                             ("history", Templates.history), ("receipts", Templates.receipts), ("dataUse", Templates.dataUse), ("error", Templates.error)] {
+                             ("history", Templates.history), ("receipts", Templates.receipts), ("dataUse", Templates.dataUse), ("profile", Templates.profile), ("error", Templates.error)] {
             try library.register(text, named: name)
         }
         self.library = library
@@ -53,6 +53,17 @@ struct WebPages: Sendable {
         router.get("/history") { _, _ in try await page { m in try await historyPage(m) } }
         router.get("/receipts") { _, _ in try await page { m in try await receiptsPage(m) } }
         router.get("/data-use") { _, _ in try await page { m in try await dataUsePage(m) } }
+        router.get("/in/:handle") { _, context in try await profilePage(handle: context.parameters.get("handle") ?? "") }
+        router.get("/robots.txt") { _, _ in
+            let handles = try await AIUsageSignals.reservedHandles(service, now: now())
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-cache"],
+                            body: .init(byteBuffer: ByteBuffer(string: AIUsageSignals.robots(handles))))
+        }
+        router.get("/.well-known/tdmrep.json") { _, _ in
+            let handles = try await AIUsageSignals.reservedHandles(service, now: now())
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
+                            body: .init(byteBuffer: ByteBuffer(string: AIUsageSignals.tdmrep(handles))))
+        }
         router.get("/receipts/:file") { _, context in
             try await page { m in try await receiptFile(m, file: context.parameters.get("file") ?? "") }
         }
@@ -275,6 +286,38 @@ struct WebPages: Sendable {
         values["title"] = "Receipts"
         values["receipts"] = rows
         return html("receipts", values)
+    }
+
+    /// A member's public profile: name, headline, public posts. Anyone may read it; when the
+    /// member's content may not train generative AI, the page says so to machines too.
+    func profilePage(handle: String) async throws -> Response {
+        let t = now()
+        let member: Member
+        let posts: [Post]
+        do {
+            guard let id = try await service.store.memberID(handle: handle), let m = try await service.store.member(id),
+                  m.closedAt.map({ $0 > t }) ?? true else {
+                return errorPage(.notFound, "There is no public profile at this address.")
+            }
+            member = m
+            posts = try await service.store.posts(member: id).filter { $0.visibility == .public }
+        } catch {
+            return errorPage(.serviceUnavailable, "This profile cannot be shown right now.")
+        }
+        let reserved = service.reservesAITraining(member: member.id, now: t)
+        var values: [String: Any] = [
+            "title": member.name ?? handle, "name": member.name ?? handle, "handle": handle,
+            "posts": posts.map { ["text": $0.text, "when": Time.formatHuman($0.createdAt)] },
+        ]
+        if let h = member.headline { values["headline"] = h }
+        if reserved { values["tdmReserved"] = true }
+        var headers: HTTPFields = [.cacheControl: "no-cache"]
+        if reserved { headers.append(contentsOf: AIUsageSignals.reservedHeaders) }
+        var response = html("profile", values, extraHeaders: [:])
+        // Public pages may be cached, but must be revalidated: the reservation can change any time.
+        response.headers[.cacheControl] = nil
+        response.headers.append(contentsOf: headers)
+        return response
     }
 
     /// "How your data was used": every snapshot the gate let the member's data into, and

@@ -15,6 +15,7 @@ public final class MemoryStore: ConsentStore {
         /// Registration order; each with its member set in id order.
         var snapshots: [(snapshot: Snapshot, members: [SnapshotMember])] = []
         var policies: [PublishedPolicy] = []
+        var posts: [Post] = []
     }
 
     let contents = Mutex(Contents())
@@ -192,6 +193,21 @@ public final class MemoryStore: ConsentStore {
     }
 
     public func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] { contents.withLock { $0.policies } }
+
+    public func addPosts(_ posts: [Post]) async throws(StoreError) {
+        try contents.withLock { c throws(StoreError) in
+            for p in posts where c.members[p.memberID] == nil { throw .unknownMember(p.memberID) }
+            c.posts += posts
+        }
+    }
+
+    public func posts(member: String) async throws(StoreError) -> [Post] {
+        contents.withLock { c in c.posts.filter { $0.memberID == member }.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) } }
+    }
+
+    public func handles() async throws(StoreError) -> [(id: String, handle: String)] {
+        contents.withLock { c in c.members.values.compactMap { m in m.handle.map { (m.id, $0) } }.sorted { $0.1 < $1.1 } }
+    }
 
     /// Test hook: lets a test tamper with the ledger the way an attacker with raw access could.
     public func tamper(_ body: (inout [LedgerEvent]) -> Void) {

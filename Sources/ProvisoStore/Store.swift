@@ -342,6 +342,34 @@ public protocol SnapshotStore: Sendable {
     func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse]
 }
 
+/// A post on the platform, as far as Proviso needs it: public profile pages show the public
+/// ones, with the member's AI-usage reservation attached.
+public struct Post: Sendable, Equatable {
+    public var id: String
+    public var memberID: String
+    public var text: String
+    public var visibility: Visibility
+    public var createdAt: Micros
+
+    public init(id: String, memberID: String, text: String, visibility: Visibility, createdAt: Micros) {
+        self.id = id
+        self.memberID = memberID
+        self.text = text
+        self.visibility = visibility
+        self.createdAt = createdAt
+    }
+}
+
+/// Members' posts and public handles, for the public profile pages and their AI-usage signals.
+public protocol ProfileStore: Sendable {
+    /// Adds posts (all or none); `.unknownMember` if one names a member the store lacks.
+    func addPosts(_ posts: [Post]) async throws(StoreError)
+    /// A member's posts, newest first.
+    func posts(member: String) async throws(StoreError) -> [Post]
+    /// Every member with a handle, as (member id, handle), by handle.
+    func handles() async throws(StoreError) -> [(id: String, handle: String)]
+}
+
 /// A policy version as published: the file itself, when, and the ledger entry that records it.
 public struct PublishedPolicy: Sendable, Equatable {
     public var version: String
@@ -381,7 +409,7 @@ public func policyPublicationPayload(_ p: Policy) -> String {
 
 /// A complete consent store: ledger + members + tokens + keys + sessions + snapshots +
 /// policies + a fast way to build the projection.
-public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore, PolicyStore {
+public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore, PolicyStore, ProfileStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
 }

@@ -243,6 +243,26 @@ public enum StoreConformance {
             let versions = try await store.policyVersions(baseline: .seed)
             try expect(versions.map(\.version) == [Policy.seed.version, "v2"], "the seed stays the baseline: \(versions.map(\.version))")
         },
+        Check(name: "posts are stored per member, newest first, and only for known members") { store in
+            _ = try await store.append(WriteBatch(members: [member("a", handle: "alice"), member("b", handle: "bob")], policy: .seed, actor: "test", recordedAt: t0))
+            try await store.addPosts([
+                Post(id: "p1", memberID: "a", text: "first", visibility: .public, createdAt: t0),
+                Post(id: "p2", memberID: "a", text: "second", visibility: .connections, createdAt: t0 + 5),
+                Post(id: "p3", memberID: "b", text: "bob's", visibility: .public, createdAt: t0 + 1),
+            ])
+            let posts = try await store.posts(member: "a")
+            try expect(posts.map(\.id) == ["p2", "p1"] && posts[0].visibility == .connections && posts[1].text == "first",
+                       "a member's posts come back newest first with their fields: \(posts)")
+            do {
+                try await store.addPosts([Post(id: "p4", memberID: "a", text: "x", visibility: .public, createdAt: t0),
+                                          Post(id: "p5", memberID: "ghost", text: "x", visibility: .public, createdAt: t0)])
+                throw Failure(message: "a post of an unknown member must be refused")
+            } catch StoreError.unknownMember {}
+            let after = try await store.posts(member: "a")
+            try expect(after.count == 2, "a refused batch of posts adds none")
+            let handles = try await store.handles()
+            try expect(handles.map(\.handle) == ["alice", "bob"] && handles.map(\.id) == ["a", "b"], "handles by handle: \(handles)")
+        },
     ]
 
     static func snapshot(_ id: String, members: Int) -> Snapshot {

@@ -39,6 +39,9 @@ final class FlakyStore: ConsentStore {
     func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse] { try check(); return try await inner.snapshotUses(member: member) }
     func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy { try check(); return try await inner.publishPolicy(policy, publishedAt: publishedAt, actor: actor) }
     func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] { try check(); return try await inner.publishedPolicies() }
+    func addPosts(_ posts: [Post]) async throws(StoreError) { try check(); try await inner.addPosts(posts) }
+    func posts(member: String) async throws(StoreError) -> [Post] { try check(); return try await inner.posts(member: member) }
+    func handles() async throws(StoreError) -> [(id: String, handle: String)] { try check(); return try await inner.handles() }
 }
 
 import Synchronization
