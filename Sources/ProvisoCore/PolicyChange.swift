@@ -38,6 +38,40 @@ public enum WideningKind: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { code }
+
+    /// What the change means for a member, in plain words.
+    public var sentence: String {
+        switch self {
+        case .newlyInScope: "starts to apply in your region"
+        case .scopeStartsEarlier: "applies in your region from an earlier date"
+        case .defaultTurnedOn: "will be on by default unless you turn it off"
+        case .contentStartsEarlier: "may use older content of yours"
+        case let .categoryAdded(c): "may also use your \(c.code) data"
+        case .publicOnlyDropped: "may also use content that is not public"
+        case .minorsNoLongerExcluded: "no longer excludes members under 18"
+        case .gpcNoLongerHonoured: "no longer treats a Global Privacy Control signal as an opt-out"
+        case let .dependencyDropped(s): "no longer needs \(s.code) to be on"
+        case .gateChanged: "is now controlled by a different switch"
+        }
+    }
+
+    /// Reads a code back (as stored with notices).
+    public init?(code: String) {
+        let parts = code.split(separator: ":", maxSplits: 1).map(String.init)
+        switch parts[0] {
+        case "newly-in-scope": self = .newlyInScope
+        case "scope-starts-earlier": self = .scopeStartsEarlier
+        case "default-turned-on": self = .defaultTurnedOn
+        case "content-starts-earlier": self = .contentStartsEarlier
+        case "category-added": guard parts.count == 2, let c = Category(code: parts[1]) else { return nil }; self = .categoryAdded(c)
+        case "public-only-dropped": self = .publicOnlyDropped
+        case "minors-no-longer-excluded": self = .minorsNoLongerExcluded
+        case "gpc-no-longer-honoured": self = .gpcNoLongerHonoured
+        case "dependency-dropped": guard parts.count == 2, let st = SettingID(code: parts[1]) else { return nil }; self = .dependencyDropped(st)
+        case "gate-changed": self = .gateChanged
+        default: return nil
+        }
+    }
 }
 
 /// A widening for one purpose in one region group, and the notice it requires.

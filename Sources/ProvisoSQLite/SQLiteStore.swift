@@ -172,6 +172,34 @@ public final class SQLiteStore: ConsentStore {
                 CREATE INDEX member_posts_by_member ON member_posts(member_id, created_at);
                 """)
         }
+        m.registerMigration("008-notices-and-outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE notices (
+                    id                 INTEGER PRIMARY KEY,
+                    member_id          TEXT    NOT NULL REFERENCES members(id),
+                    policy_version     TEXT    NOT NULL REFERENCES policy_versions(version),
+                    purpose            TEXT    NOT NULL,
+                    region             TEXT    NOT NULL,
+                    changes            TEXT    NOT NULL,
+                    effective_day      INTEGER NOT NULL,
+                    delivered_at       INTEGER NOT NULL,
+                    asks_confirmation  INTEGER NOT NULL,
+                    read_at            INTEGER,
+                    confirmed_at       INTEGER
+                );
+                CREATE INDEX notices_by_member ON notices(member_id, id);
+                CREATE TABLE email_outbox (
+                    id         INTEGER PRIMARY KEY,
+                    member_id  TEXT    NOT NULL,
+                    notice_id  INTEGER NOT NULL REFERENCES notices(id),
+                    subject    TEXT    NOT NULL,
+                    body       TEXT    NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    sent_at    INTEGER
+                );
+                CREATE INDEX email_outbox_pending ON email_outbox(id) WHERE sent_at IS NULL;
+                """)
+        }
         return m
     }
 
@@ -620,7 +648,7 @@ public final class SQLiteStore: ConsentStore {
     }
 
     /// The version row and its ledger event in one transaction.
-    public func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy {
+    public func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String, notices: [NoticeDelivery]) async throws(StoreError) -> PublishedPolicy {
         do {
             return try await pool.write { db in
                 if try Int.fetchOne(db, sql: "SELECT 1 FROM policy_versions WHERE version = ?", arguments: [policy.version]) != nil {
@@ -633,6 +661,19 @@ public final class SQLiteStore: ConsentStore {
                     INSERT INTO policy_versions (version, digest, text, effective_from, published_at, seq) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [policy.version, policy.digest, policy.source, policy.effectiveFrom.map(Time.formatDate(dayNumber:)),
                                      publishedAt, r.lastSeq])
+                let notice = try db.cachedStatement(sql: """
+                    INSERT INTO notices (member_id, policy_version, purpose, region, changes, effective_day, delivered_at, asks_confirmation)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                let email = try db.cachedStatement(sql: """
+                    INSERT INTO email_outbox (member_id, notice_id, subject, body, created_at) VALUES (?, ?, ?, ?, ?)
+                    """)
+                for d in notices {
+                    let n = d.notice
+                    try notice.execute(arguments: [n.memberID, n.policyVersion, n.purpose.code, n.region.code, n.changes.joined(separator: " "),
+                                                   n.effectiveDay, n.deliveredAt, n.asksConfirmation ? 1 : 0])
+                    try email.execute(arguments: [n.memberID, db.lastInsertedRowID, d.subject, d.body, publishedAt])
+                }
                 return PublishedPolicy(version: policy.version, digest: policy.digest, text: policy.source,
                                        effectiveFrom: policy.effectiveFrom, publishedAt: publishedAt, seq: r.lastSeq)
             }
@@ -689,6 +730,94 @@ public final class SQLiteStore: ConsentStore {
         do {
             return try await pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT id, handle FROM members WHERE handle IS NOT NULL ORDER BY handle").map { ($0[0], $0[1]) }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    static func notice(from row: Row) throws -> Notice {
+        guard let purpose = Purpose(code: row[3]), let region = RegionGroup(code: row[4]) else {
+            throw StoreError.corrupt("notice \(row[0] as Int64) cannot be read")
+        }
+        let changes: String = row[5]
+        return Notice(id: row[0], memberID: row[1], policyVersion: row[2], purpose: purpose, region: region,
+                      changes: changes.split(separator: " ").map(String.init), effectiveDay: row[6], deliveredAt: row[7],
+                      asksConfirmation: (row[8] as Int) != 0, readAt: row[9], confirmedAt: row[10])
+    }
+
+    public func notices(member: String) async throws(StoreError) -> [Notice] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, member_id, policy_version, purpose, region, changes, effective_day, delivered_at, asks_confirmation,
+                           read_at, confirmed_at FROM notices WHERE member_id = ? ORDER BY id DESC
+                    """, arguments: [member]).map(Self.notice(from:))
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func markNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int {
+        do {
+            return try await pool.write { db in
+                try db.execute(sql: "UPDATE notices SET read_at = ? WHERE member_id = ? AND read_at IS NULL", arguments: [at, member])
+                return db.changesCount
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool {
+        do {
+            return try await pool.write { db in
+                guard try Int.fetchOne(db, sql: "SELECT 1 FROM notices WHERE id = ? AND member_id = ? AND asks_confirmation = 1",
+                                       arguments: [id, member]) != nil else { return false }
+                try db.execute(sql: "UPDATE notices SET confirmed_at = coalesce(confirmed_at, ?) WHERE id = ?", arguments: [at, id])
+                return true
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func pendingEmails(limit: Int) async throws(StoreError) -> [OutboxEmail] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, member_id, notice_id, subject, body, created_at, sent_at FROM email_outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?
+                    """, arguments: [limit]).map { row in
+                    OutboxEmail(id: row[0], memberID: row[1], noticeID: row[2], subject: row[3], body: row[4], createdAt: row[5], sentAt: row[6])
+                }
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func markEmailSent(id: Int64, at: Micros) async throws(StoreError) {
+        do {
+            try await pool.write { db in try db.execute(sql: "UPDATE email_outbox SET sent_at = ? WHERE id = ?", arguments: [at, id]) }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// Grouped in SQL: a publication can notify millions.
+    public func noticeReport() async throws(StoreError) -> [NoticeReportRow] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT policy_version, region, purpose, count(*), min((effective_day * 86400000000 - delivered_at) / 86400000000),
+                           count(read_at), sum(asks_confirmation), count(confirmed_at)
+                    FROM notices GROUP BY policy_version, region, purpose
+                    """).compactMap { row -> NoticeReportRow? in
+                    guard let region = RegionGroup(code: row[1]), let purpose = Purpose(code: row[2]) else { return nil }
+                    return NoticeReportRow(policyVersion: row[0], region: region, purpose: purpose, notified: row[3], leadDays: row[4],
+                                           read: row[5], confirmationsAsked: row[6], confirmed: row[7])
+                }.sorted { ($0.policyVersion, $0.region.rawValue, $0.purpose.rawValue) < ($1.policyVersion, $1.region.rawValue, $1.purpose.rawValue) }
             }
         } catch {
             throw Self.map(error)

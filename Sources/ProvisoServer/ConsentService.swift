@@ -36,7 +36,7 @@ public final class ConsentService: Sendable {
 
     /// Publishes a version (notice enforced) and puts it in the engine at once.
     public func publish(_ policy: Policy, at: Micros, actor: String) async throws(PublishError) -> PublishedPolicy {
-        let published = try await PolicyPublisher(store: store, baseline: baseline).publish(policy, at: at, actor: actor)
+        let published = try await PolicyPublisher(store: store, baseline: baseline).publish(policy, at: at, actor: actor, state: snapshot())
         do {
             let versions = try await store.policyVersions(baseline: baseline)
             engineBox.withLock { $0 = DecisionEngine(policies: versions) }

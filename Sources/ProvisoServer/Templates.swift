@@ -20,6 +20,7 @@ enum Templates {
             <a href="/history"{{#onHistory}} aria-current="page"{{/onHistory}}>History</a>
             <a href="/receipts"{{#onReceipts}} aria-current="page"{{/onReceipts}}>Receipts</a>
             <a href="/data-use"{{#onDataUse}} aria-current="page"{{/onDataUse}}>How your data was used</a>
+            <a href="/notices"{{#onNotices}} aria-current="page"{{/onNotices}}>Notices{{#unread}} <span class="badge" aria-label="{{unread}} unread">{{unread}}</span>{{/unread}}</a>
             <form method="post" action="/logout" class="inline">
               <input type="hidden" name="csrf" value="{{csrf}}">
               <button type="submit" class="link">Sign out {{name}}</button>
@@ -145,6 +146,36 @@ enum Templates {
         {{> foot}}
         """
 
+    static let notices = """
+        {{> head}}
+        <h1>Notices</h1>
+        {{#justConfirmed}}<p class="notice" role="status">Thank you: your confirmation is recorded. Your setting is unchanged.</p>{{/justConfirmed}}
+        <section class="card">
+          <p>When a new privacy policy would use more of your data, you are told here before it takes effect, with time
+             to change your settings. Your earlier choices always stand.</p>
+          {{^notices}}<p>No notices.</p>{{/notices}}
+          <ul class="uses">
+          {{#notices}}
+            <li class="{{#unread}}unread{{/unread}}">
+              <strong>{{label}}</strong>{{#unread}} <span class="badge">new</span>{{/unread}} · policy {{version}}<br>
+              <span class="countdown">{{countdown}}</span>
+              <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>
+              <a href="/settings#{{setting}}">Review this setting</a>
+              {{#asksConfirmation}}
+              <form method="post" action="/notices/{{id}}/confirm" class="inline">
+                <input type="hidden" name="csrf" value="{{csrf}}">
+                <p class="note">You turned this on earlier. Please confirm it is still what you want — it stays on until you change it.
+                <button type="submit">Confirm, keep it on</button></p>
+              </form>
+              {{/asksConfirmation}}
+              {{#confirmed}}<p class="muted">You confirmed this.</p>{{/confirmed}}
+            </li>
+          {{/notices}}
+          </ul>
+        </section>
+        {{> foot}}
+        """
+
     static let profile = """
         {{> head}}
         <section class="card">
@@ -203,6 +234,8 @@ enum Templates {
         button:focus-visible, a:focus-visible, input:focus-visible { outline: 3px solid #f5c400; outline-offset: 2px; }
         form.inline { display: inline; }
         .notice { background: #e6f4ea; border: 1px solid #b7dfc3; padding: .75rem 1rem; border-radius: 8px; }
+        .badge { display: inline-block; min-width: 1.2em; padding: 0 .4em; border-radius: 999px; background: var(--brand); color: #fff; font-size: .8rem; text-align: center; }
+        .countdown { font-weight: 600; }
         ul.uses { list-style: none; padding: 0; } ul.uses li { padding: .75rem 0; border-top: 1px solid var(--line); }
         .note { background: #fff8e1; border: 1px solid #f1d98a; padding: .5rem .75rem; border-radius: 8px; margin: .5rem 0 0; }
         .error { background: #fdecea; border: 1px solid #f5c2bd; padding: .75rem 1rem; border-radius: 8px; }

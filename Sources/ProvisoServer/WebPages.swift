@@ -26,7 +26,7 @@ struct WebPages: Sendable {
         self.now = now
         var library = MustacheLibrary()
         for (name, text) in [("head", Templates.head), ("foot", Templates.foot), ("login", Templates.login), ("settings", Templates.settings),
-                             ("history", Templates.history), ("receipts", Templates.receipts), ("dataUse", Templates.dataUse), ("profile", Templates.profile), ("error", Templates.error)] {
+                             ("history", Templates.history), ("receipts", Templates.receipts), ("dataUse", Templates.dataUse), ("profile", Templates.profile), ("notices", Templates.notices), ("error", Templates.error)] {
             try library.register(text, named: name)
         }
         self.library = library
@@ -53,6 +53,10 @@ struct WebPages: Sendable {
         router.get("/history") { _, _ in try await page { m in try await historyPage(m) } }
         router.get("/receipts") { _, _ in try await page { m in try await receiptsPage(m) } }
         router.get("/data-use") { _, _ in try await page { m in try await dataUsePage(m) } }
+        router.get("/notices") { request, _ in try await page { m in try await noticesPage(m, request: request) } }
+        router.post("/notices/:id/confirm") { request, context in
+            try await page { m in try await confirmNotice(m, id: context.parameters.get("id") ?? "", request: request) }
+        }
         router.get("/in/:handle") { _, context in try await profilePage(handle: context.parameters.get("handle") ?? "") }
         router.get("/robots.txt") { _, _ in
             let handles = try await AIUsageSignals.reservedHandles(service, now: now())
@@ -101,8 +105,9 @@ struct WebPages: Sendable {
     func page(_ body: (MemberContext) async throws -> Response) async throws -> Response {
         guard let session = CurrentRequest.session else { return Self.redirect("/login") }
         let name = (try? await service.store.member(session.memberID))??.name ?? session.memberID
+        let unread = (try? await service.store.notices(member: session.memberID).filter { $0.readAt == nil }.count) ?? 0
         do {
-            return try await body(MemberContext(id: session.memberID, name: name, csrf: session.csrfToken))
+            return try await body(MemberContext(id: session.memberID, name: name, csrf: session.csrfToken, unread: unread))
         } catch let e as APIError {
             return errorPage(e.status, e.detail)
         }
@@ -112,9 +117,13 @@ struct WebPages: Sendable {
         var id: String
         var name: String
         var csrf: String
+        /// Unread notices, for the badge beside "Notices".
+        var unread = 0
 
         func values(_ page: String) -> [String: Any] {
-            ["member": true, "name": name, "csrf": csrf, "on\(page)": true]
+            var v: [String: Any] = ["member": true, "name": name, "csrf": csrf, "on\(page)": true]
+            if unread > 0 { v["unread"] = unread }
+            return v
         }
     }
 
@@ -286,6 +295,50 @@ struct WebPages: Sendable {
         values["title"] = "Receipts"
         values["receipts"] = rows
         return html("receipts", values)
+    }
+
+    /// The inbox: every notice of a policy change that widens what may be done with the
+    /// member's data, with the days left before it takes effect. Opening it marks them read.
+    func noticesPage(_ m: MemberContext, request: Request) async throws -> Response {
+        let t = now()
+        let notices: [Notice]
+        do { notices = try await service.store.notices(member: m.id) } catch {
+            throw APIError(.serviceUnavailable, "Your notices cannot be shown right now.")
+        }
+        let policy = service.engine.policy(at: t)
+        let rows: [[String: Any]] = notices.map { n in
+            let effective = Time.micros(dayNumber: n.effectiveDay)
+            let days = Int((effective - t + Time.microsPerDay - 1) / Time.microsPerDay)
+            let gate = policy.purpose(n.purpose)?.gatedBy ?? .genaiImprovement
+            var row: [String: Any] = [
+                "id": n.id, "label": policy.label(of: gate), "setting": gate.code, "version": n.policyVersion,
+                "date": Time.formatHuman(effective), "changes": n.changes.map { "It " + (WideningKind(code: $0)?.sentence ?? $0) + "." },
+                "countdown": effective > t ? "Takes effect in \(days) day\(days == 1 ? "" : "s"), on \(Time.formatHuman(effective))."
+                                           : "In effect since \(Time.formatHuman(effective)).",
+            ]
+            if n.readAt == nil { row["unread"] = true }
+            if n.asksConfirmation { row[n.confirmedAt == nil ? "asksConfirmation" : "confirmed"] = true }
+            return row
+        }
+        var values = m.values("Notices")
+        values["title"] = "Notices"
+        values["notices"] = rows
+        if request.uri.queryParameters.get("confirmed") != nil { values["justConfirmed"] = true }
+        let response = html("notices", values)
+        _ = try? await service.store.markNoticesRead(member: m.id, at: t)
+        return response
+    }
+
+    func confirmNotice(_ m: MemberContext, id: String, request: Request) async throws -> Response {
+        let form = try await Self.form(request, limit: 16 << 10)
+        try Self.requireCSRF(form, m)
+        guard let n = Int64(id) else { throw APIError(.notFound, "There is no such notice.") }
+        let ok: Bool
+        do { ok = try await service.store.confirmNotice(member: m.id, id: n, at: now()) } catch {
+            throw APIError(.serviceUnavailable, "Your confirmation could not be saved. Please try again.")
+        }
+        guard ok else { throw APIError(.notFound, "There is no such notice.") }
+        return Self.redirect("/notices?confirmed=\(n)")
     }
 
     /// A member's public profile: name, headline, public posts. Anyone may read it; when the

@@ -16,6 +16,8 @@ public final class MemoryStore: ConsentStore {
         var snapshots: [(snapshot: Snapshot, members: [SnapshotMember])] = []
         var policies: [PublishedPolicy] = []
         var posts: [Post] = []
+        var notices: [Notice] = []
+        var outbox: [OutboxEmail] = []
     }
 
     let contents = Mutex(Contents())
@@ -180,7 +182,7 @@ public final class MemoryStore: ConsentStore {
         }
     }
 
-    public func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy {
+    public func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String, notices: [NoticeDelivery]) async throws(StoreError) -> PublishedPolicy {
         if contents.withLock({ $0.policies.contains { $0.version == policy.version } }) {
             throw .conflict("policy version \(policy.version) is already published")
         }
@@ -188,8 +190,52 @@ public final class MemoryStore: ConsentStore {
         let r = try await append(WriteBatch(events: [draft], actor: actor, recordedAt: publishedAt))
         let published = PublishedPolicy(version: policy.version, digest: policy.digest, text: policy.source,
                                         effectiveFrom: policy.effectiveFrom, publishedAt: publishedAt, seq: r.lastSeq)
-        contents.withLock { $0.policies.append(published) }
+        contents.withLock { c in
+            c.policies.append(published)
+            for d in notices {
+                var n = d.notice
+                n.id = Int64(c.notices.count + 1)
+                c.notices.append(n)
+                c.outbox.append(OutboxEmail(id: Int64(c.outbox.count + 1), memberID: n.memberID, noticeID: n.id, subject: d.subject,
+                                            body: d.body, createdAt: publishedAt, sentAt: nil))
+            }
+        }
         return published
+    }
+
+    public func notices(member: String) async throws(StoreError) -> [Notice] {
+        contents.withLock { c in c.notices.filter { $0.memberID == member }.sorted { $0.id > $1.id } }
+    }
+
+    public func markNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int {
+        contents.withLock { c in
+            var n = 0
+            for i in c.notices.indices where c.notices[i].memberID == member && c.notices[i].readAt == nil {
+                c.notices[i].readAt = at
+                n += 1
+            }
+            return n
+        }
+    }
+
+    public func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool {
+        contents.withLock { c in
+            guard let i = c.notices.firstIndex(where: { $0.id == id && $0.memberID == member && $0.asksConfirmation }) else { return false }
+            if c.notices[i].confirmedAt == nil { c.notices[i].confirmedAt = at }
+            return true
+        }
+    }
+
+    public func pendingEmails(limit: Int) async throws(StoreError) -> [OutboxEmail] {
+        contents.withLock { c in Array(c.outbox.filter { $0.sentAt == nil }.prefix(limit)) }
+    }
+
+    public func markEmailSent(id: Int64, at: Micros) async throws(StoreError) {
+        contents.withLock { c in if let i = c.outbox.firstIndex(where: { $0.id == id }) { c.outbox[i].sentAt = at } }
+    }
+
+    public func noticeReport() async throws(StoreError) -> [NoticeReportRow] {
+        contents.withLock { c in NoticeReportRow.aggregate(c.notices) }
     }
 
     public func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] { contents.withLock { $0.policies } }

@@ -47,10 +47,13 @@ public enum PublishError: Error, Sendable, CustomStringConvertible {
 public struct PolicyPublisher: Sendable {
     let store: any ConsentStore
     let baseline: Policy
+    /// Base address for links in notice emails (e.g. `https://proviso.example`); "" for relative links.
+    let siteURL: String
 
-    public init(store: any ConsentStore, baseline: Policy) {
+    public init(store: any ConsentStore, baseline: Policy, siteURL: String = "") {
         self.store = store
         self.baseline = baseline
+        self.siteURL = siteURL
     }
 
     /// What publishing `new` at `at` would widen, and the notice shortfalls (empty when it may go ahead).
@@ -78,15 +81,52 @@ public struct PolicyPublisher: Sendable {
     }
 
     /// Publishes `new` at `at` if every widening has its notice; otherwise refuses, naming each.
-    public func publish(_ new: Policy, at: Micros, actor: String) async throws(PublishError) -> PublishedPolicy {
+    /// The notices to every affected member in `state` are delivered in the same step.
+    public func publish(_ new: Policy, at: Micros, actor: String, state: ConsentState) async throws(PublishError) -> PublishedPolicy {
         let review = try await review(new, at: at)
         guard review.shortfalls.isEmpty else { throw .insufficientNotice(review.shortfalls) }
+        let notices = Self.deliveries(new, widenings: review.widenings, state: state, at: at, siteURL: siteURL)
         do {
-            return try await store.publishPolicy(new, publishedAt: at, actor: actor)
+            return try await store.publishPolicy(new, publishedAt: at, actor: actor, notices: notices)
         } catch StoreError.conflict {
             throw .duplicate(new.version)
         } catch {
             throw .store(error)
         }
+    }
+}
+
+extension PolicyPublisher {
+    /// One notice per affected member and widened purpose: every member whose region group
+    /// the version widens, except closed accounts. A member whose latest choice for the
+    /// purpose's switch is "on" is asked to confirm it.
+    static func deliveries(_ new: Policy, widenings: [Widening], state: ConsentState, at: Micros, siteURL: String) -> [NoticeDelivery] {
+        guard !widenings.isEmpty, let day = new.effectiveFrom else { return [] }
+        // (region, purpose) → change codes, in the order found.
+        var byRegion: [[(Purpose, [String])]] = Array(repeating: [], count: RegionGroup.allCases.count)
+        for w in widenings {
+            let r = Int(w.region.rawValue)
+            if let i = byRegion[r].firstIndex(where: { $0.0 == w.purpose }) { byRegion[r][i].1.append(w.kind.code) }
+            else { byRegion[r].append((w.purpose, [w.kind.code])) }
+        }
+        let date = Time.formatHuman(Time.micros(dayNumber: day))
+        var out: [NoticeDelivery] = []
+        for m in 0..<Int32(state.memberCount) {
+            if let closed = state.closingTime(of: m), closed <= at { continue }
+            let region = state.region(of: m)
+            for (purpose, changes) in byRegion[Int(region.rawValue)] {
+                guard let gate = new.purpose(purpose)?.gatedBy else { continue }
+                let asks = state.latestChoice(member: m, setting: gate, at: at)?.on == true
+                let notice = Notice(memberID: state.index.id(at: m), policyVersion: new.version, purpose: purpose, region: region,
+                                    changes: changes, effectiveDay: day, deliveredAt: at, asksConfirmation: asks)
+                let label = new.label(of: gate)
+                var body = "From \(date), \(label) changes for members in your region (policy \(new.version)):\n"
+                for c in changes { body += "  - it \(WideningKind(code: c)?.sentence ?? c)\n" }
+                if asks { body += "\nYou turned this on earlier. Please confirm it is still what you want; it stays on until you change it.\n" }
+                body += "\nReview or change it: \(siteURL)/settings#\(gate.code)\n"
+                out.append(NoticeDelivery(notice: notice, subject: "From \(date): a change to \(label)", body: body))
+            }
+        }
+        return out
     }
 }

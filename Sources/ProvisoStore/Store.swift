@@ -392,11 +392,147 @@ public struct PublishedPolicy: Sendable, Equatable {
     }
 }
 
+/// A notice to one member that a published version widens a purpose in their region.
+public struct Notice: Sendable, Equatable {
+    /// Assigned by the store (0 in a draft).
+    public var id: Int64
+    public var memberID: String
+    public var policyVersion: String
+    public var purpose: Purpose
+    public var region: RegionGroup
+    /// The widenings' codes (`default-turned-on`, `category-added:post`, …).
+    public var changes: [String]
+    /// Day number the version takes effect.
+    public var effectiveDay: Int
+    public var deliveredAt: Micros
+    /// The member had chosen "on" under the narrower version: they are asked to confirm (their
+    /// choice stands either way until they change it).
+    public var asksConfirmation: Bool
+    public var readAt: Micros?
+    public var confirmedAt: Micros?
+
+    public init(id: Int64 = 0, memberID: String, policyVersion: String, purpose: Purpose, region: RegionGroup, changes: [String],
+                effectiveDay: Int, deliveredAt: Micros, asksConfirmation: Bool, readAt: Micros? = nil, confirmedAt: Micros? = nil) {
+        self.id = id
+        self.memberID = memberID
+        self.policyVersion = policyVersion
+        self.purpose = purpose
+        self.region = region
+        self.changes = changes
+        self.effectiveDay = effectiveDay
+        self.deliveredAt = deliveredAt
+        self.asksConfirmation = asksConfirmation
+        self.readAt = readAt
+        self.confirmedAt = confirmedAt
+    }
+}
+
+/// An email waiting in the outbox (written with its notice; a sender drains it).
+public struct OutboxEmail: Sendable, Equatable {
+    public var id: Int64
+    public var memberID: String
+    public var noticeID: Int64
+    public var subject: String
+    public var body: String
+    public var createdAt: Micros
+    public var sentAt: Micros?
+
+    public init(id: Int64, memberID: String, noticeID: Int64, subject: String, body: String, createdAt: Micros, sentAt: Micros?) {
+        self.id = id
+        self.memberID = memberID
+        self.noticeID = noticeID
+        self.subject = subject
+        self.body = body
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+    }
+}
+
+/// Per region group and purpose of one published version: how many members were notified and
+/// how long before the effective date.
+public struct NoticeReportRow: Sendable, Equatable {
+    public var policyVersion: String
+    public var region: RegionGroup
+    public var purpose: Purpose
+    public var notified: Int
+    /// Whole days between delivery and the effective date (the shortest among them).
+    public var leadDays: Int
+    public var read: Int
+    public var confirmationsAsked: Int
+    public var confirmed: Int
+
+    public init(policyVersion: String, region: RegionGroup, purpose: Purpose, notified: Int, leadDays: Int, read: Int,
+                confirmationsAsked: Int, confirmed: Int) {
+        self.policyVersion = policyVersion
+        self.region = region
+        self.purpose = purpose
+        self.notified = notified
+        self.leadDays = leadDays
+        self.read = read
+        self.confirmationsAsked = confirmationsAsked
+        self.confirmed = confirmed
+    }
+}
+
+extension NoticeReportRow {
+    /// The report computed from notices (the memory store's way; SQL stores group in SQL).
+    public static func aggregate(_ notices: [Notice]) -> [NoticeReportRow] {
+        var rows: [String: NoticeReportRow] = [:]
+        var order: [String] = []
+        for n in notices {
+            let key = "\(n.policyVersion)|\(n.region.rawValue)|\(n.purpose.rawValue)"
+            let lead = Int((Time.micros(dayNumber: n.effectiveDay) - n.deliveredAt) / Time.microsPerDay)
+            if rows[key] == nil {
+                order.append(key)
+                rows[key] = NoticeReportRow(policyVersion: n.policyVersion, region: n.region, purpose: n.purpose, notified: 0,
+                                            leadDays: lead, read: 0, confirmationsAsked: 0, confirmed: 0)
+            }
+            rows[key]!.notified += 1
+            rows[key]!.leadDays = min(rows[key]!.leadDays, lead)
+            if n.readAt != nil { rows[key]!.read += 1 }
+            if n.asksConfirmation { rows[key]!.confirmationsAsked += 1 }
+            if n.confirmedAt != nil { rows[key]!.confirmed += 1 }
+        }
+        return order.map { rows[$0]! }.sorted {
+            ($0.policyVersion, $0.region.rawValue, $0.purpose.rawValue) < ($1.policyVersion, $1.region.rawValue, $1.purpose.rawValue)
+        }
+    }
+}
+
+/// Members' notices and the email outbox.
+public protocol NoticeStore: Sendable {
+    /// A member's notices, newest first.
+    func notices(member: String) async throws(StoreError) -> [Notice]
+    /// Marks the member's unread notices read; returns how many.
+    func markNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int
+    /// Records that the member confirmed a notice that asked for it; false if there is no such
+    /// notice of theirs asking for confirmation.
+    func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool
+    /// Emails not yet sent, oldest first.
+    func pendingEmails(limit: Int) async throws(StoreError) -> [OutboxEmail]
+    func markEmailSent(id: Int64, at: Micros) async throws(StoreError)
+    /// Notification figures per version, region group and purpose.
+    func noticeReport() async throws(StoreError) -> [NoticeReportRow]
+}
+
+/// A notice with the email that announces it.
+public struct NoticeDelivery: Sendable, Equatable {
+    public var notice: Notice
+    public var subject: String
+    public var body: String
+
+    public init(notice: Notice, subject: String, body: String) {
+        self.notice = notice
+        self.subject = subject
+        self.body = body
+    }
+}
+
 /// Published policy versions. Publication is append-only: a version is never changed.
 public protocol PolicyStore: Sendable {
-    /// Stores the version and its `policy-published` ledger event in one atomic step;
-    /// `.conflict` if the version string is already published.
-    func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy
+    /// Stores the version, its `policy-published` ledger event, its notices and their emails in
+    /// one atomic step; `.conflict` if the version string is already published.
+    func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String, notices: [NoticeDelivery]) async throws(StoreError) -> PublishedPolicy
     /// Every published version, in publication order.
     func publishedPolicies() async throws(StoreError) -> [PublishedPolicy]
 }
@@ -409,7 +545,7 @@ public func policyPublicationPayload(_ p: Policy) -> String {
 
 /// A complete consent store: ledger + members + tokens + keys + sessions + snapshots +
 /// policies + a fast way to build the projection.
-public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore, PolicyStore, ProfileStore {
+public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore, PolicyStore, ProfileStore, NoticeStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
 }

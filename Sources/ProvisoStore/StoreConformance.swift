@@ -226,7 +226,7 @@ public enum StoreConformance {
             _ = try await store.append(WriteBatch(members: [member("a")], policy: .seed, actor: "test", recordedAt: t0))
             let text = Policy.seed.source.replacingFirst(#""version": "seed-2025-11-03""#, with: #""version": "v2", "effective_from": "2026-03-01""#)
             let v2 = try Policy.parse(text)
-            let p = try await store.publishPolicy(v2, publishedAt: t0 + 10, actor: "cli:test")
+            let p = try await store.publishPolicy(v2, publishedAt: t0 + 10, actor: "cli:test", notices: [])
             try expect(p.version == "v2" && p.text == text && p.effectiveFrom == Time.parseDate("2026-03-01") && p.publishedAt == t0 + 10,
                        "the publication must keep the file and its dates: \(p)")
             let head = try await store.head()
@@ -235,7 +235,7 @@ public enum StoreConformance {
             let listed = try await store.publishedPolicies()
             try expect(listed == [p], "publishedPolicies must list it: \(listed)")
             do {
-                _ = try await store.publishPolicy(v2, publishedAt: t0 + 20, actor: "cli:test")
+                _ = try await store.publishPolicy(v2, publishedAt: t0 + 20, actor: "cli:test", notices: [])
                 throw Failure(message: "publishing the same version twice must be refused")
             } catch StoreError.conflict {}
             let after = try await store.head()

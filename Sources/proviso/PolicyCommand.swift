@@ -77,11 +77,14 @@ struct PolicyCommand: AsyncParsableCommand {
                         Output.stdout.line("widens \(w.purpose.code) in \(w.region.code): \(w.kind.code) (notice \(w.noticeDays) days, given)")
                     }
                 }
-                published = try await publisher.publish(policy, at: at, actor: cliActor)
+                let state = try await store.loadState()
+                published = try await publisher.publish(policy, at: at, actor: cliActor, state: state)
             } catch {
                 Output.stdout.flush()
                 throw CLIError("\(file): \(error)")
             }
+            let notified = (try? await store.noticeReport().filter { $0.policyVersion == published.version }.reduce(0) { $0 + $1.notified }) ?? 0
+            Output.stdout.line("notices delivered: \(notified)")
             Output.stdout.line("published \(published.version) (sha256 \(published.digest)) at \(Time.formatRFC3339(published.publishedAt)); "
                 + "in force from \(published.effectiveFrom.map(Time.formatDate(dayNumber:)) ?? "now"); ledger seq \(published.seq)")
             Output.stdout.flush()

@@ -24,6 +24,13 @@ import ProvisoCore
         let ok = try w.run(["policy", "publish", file(w, "v3", effective: enough)])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("published v3"))
+        // Lifting the minor exclusion widens every purpose everywhere: each open account gets a
+        // notice per purpose in scope in its region (EEA 4: no affiliate sharing there; GB 5;
+        // 5 US members × 5), the closed account none.
+        #expect(ok.stdout.contains("notices delivered: 34"), "\(ok.stdout)")
+        let report = try w.run(["notices", "report", "--json"]).lines
+        #expect(report.count == 14, "\(report)")
+        #expect(report.allSatisfy { $0.contains(#""policy_version":"v3""#) && $0.contains(#""lead_days":30"#) })
         #expect(try w.run(["policy", "list"]).stdout.contains("v3"))
         #expect(try w.run(["ledger", "verify"]).status == 0)
         // The minor is excluded until the date, and not after it under v3.

@@ -37,7 +37,13 @@ final class FlakyStore: ConsentStore {
     func snapshot(id: String) async throws(StoreError) -> Snapshot? { try check(); return try await inner.snapshot(id: id) }
     func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]? { try check(); return try await inner.snapshotMembers(id: id, page: page) }
     func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse] { try check(); return try await inner.snapshotUses(member: member) }
-    func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String) async throws(StoreError) -> PublishedPolicy { try check(); return try await inner.publishPolicy(policy, publishedAt: publishedAt, actor: actor) }
+    func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String, notices: [NoticeDelivery]) async throws(StoreError) -> PublishedPolicy { try check(); return try await inner.publishPolicy(policy, publishedAt: publishedAt, actor: actor, notices: notices) }
+    func notices(member: String) async throws(StoreError) -> [Notice] { try check(); return try await inner.notices(member: member) }
+    func markNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int { try check(); return try await inner.markNoticesRead(member: member, at: at) }
+    func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.confirmNotice(member: member, id: id, at: at) }
+    func pendingEmails(limit: Int) async throws(StoreError) -> [OutboxEmail] { try check(); return try await inner.pendingEmails(limit: limit) }
+    func markEmailSent(id: Int64, at: Micros) async throws(StoreError) { try check(); try await inner.markEmailSent(id: id, at: at) }
+    func noticeReport() async throws(StoreError) -> [NoticeReportRow] { try check(); return try await inner.noticeReport() }
     func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] { try check(); return try await inner.publishedPolicies() }
     func addPosts(_ posts: [Post]) async throws(StoreError) { try check(); try await inner.addPosts(posts) }
     func posts(member: String) async throws(StoreError) -> [Post] { try check(); return try await inner.posts(member: member) }

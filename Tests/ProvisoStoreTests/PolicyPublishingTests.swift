@@ -25,7 +25,7 @@ import ProvisoStore
         let publisher = PolicyPublisher(store: store, baseline: .seed)
         let v1 = try variant("v1", effective: "2026-12-02", [(#"{"regions": ["EEA", "GB", "CH"], "in_scope_from": "2025-11-03", "default": "on""#,
                                                               #"{"regions": ["EEA", "GB", "CH"], "in_scope_from": "2025-11-03", "default": "off""#)])
-        _ = try await publisher.publish(v1, at: now, actor: "test")
+        _ = try await publisher.publish(v1, at: now, actor: "test", state: try await store.loadState())
         return (store, publisher)
     }
 
@@ -34,20 +34,20 @@ import ProvisoStore
         let before = try await store.head()
         let short = try variant("v2", effective: "2026-12-31", [])  // 30 days after 1 Dec 09:30 is 31 Dec 09:30
         await #expect {
-            _ = try await publisher.publish(short, at: now, actor: "test")
+            _ = try await publisher.publish(short, at: now, actor: "test", state: try await store.loadState())
         } throws: { error in
             guard case let .insufficientNotice(s)? = error as? PublishError else { return false }
             return s.contains { $0.widening.region == .eea && $0.widening.kind == .defaultTurnedOn && Time.formatDate(dayNumber: $0.earliestDay) == "2027-01-01" }
         }
         #expect(try await store.head() == before)
         #expect(try await store.publishedPolicies().map(\.version) == ["v1"])
-        _ = try await publisher.publish(try variant("v2", effective: "2027-01-01", []), at: now, actor: "test")
+        _ = try await publisher.publish(try variant("v2", effective: "2027-01-01", []), at: now, actor: "test", state: try await store.loadState())
         #expect(try await store.publishedPolicies().map(\.version) == ["v1", "v2"])
     }
 
     @Test func decisionsAsOfTUseTheVersionInForceAtTAndChoicesStand() async throws {
         let (store, publisher) = try await store()
-        _ = try await publisher.publish(try variant("v2", effective: "2027-01-01", []), at: now, actor: "test")
+        _ = try await publisher.publish(try variant("v2", effective: "2027-01-01", []), at: now, actor: "test", state: try await store.loadState())
         let engine = DecisionEngine(policies: try await store.policyVersions(baseline: .seed))
         let state = try await store.loadState()
         func decide(_ m: String, _ t: String) -> Decision {
@@ -63,11 +63,11 @@ import ProvisoStore
     }
 
     @Test func aVersionWithoutAnEffectiveDateOrDatedBeforeItsPublicationIsRefused() async throws {
-        let (_, publisher) = try await store()
+        let (s, publisher) = try await store()
         let undated = try Policy.parse(Policy.seed.source.replacingOccurrences(of: #""version": "seed-2025-11-03""#, with: #""version": "v9""#))
-        await #expect(throws: PublishError.self) { _ = try await publisher.publish(undated, at: now, actor: "test") }
+        await #expect(throws: PublishError.self) { _ = try await publisher.publish(undated, at: now, actor: "test", state: try await s.loadState()) }
         let backdated = try variant("v9", effective: "2026-11-01", [])
-        await #expect(throws: PublishError.self) { _ = try await publisher.publish(backdated, at: now, actor: "test") }
+        await #expect(throws: PublishError.self) { _ = try await publisher.publish(backdated, at: now, actor: "test", state: try await s.loadState()) }
     }
 
     @Test func aNarrowingSlippedBeforeAScheduledWideningCannotCutThatWideningsNotice() async throws {
@@ -75,9 +75,9 @@ import ProvisoStore
         let publisher = PolicyPublisher(store: store, baseline: .seed)
         // v2 is the seed itself, scheduled: no widening. Then v1 turns the EEA default off
         // just before v2: v2 would turn it back on with one day's notice.
-        _ = try await publisher.publish(try variant("v2", effective: "2026-12-20", []), at: now, actor: "test")
+        _ = try await publisher.publish(try variant("v2", effective: "2026-12-20", []), at: now, actor: "test", state: try await store.loadState())
         let v1 = try variant("v1", effective: "2026-12-19", [(#"{"regions": ["EEA", "GB", "CH"], "in_scope_from": "2025-11-03", "default": "on""#,
                                                               #"{"regions": ["EEA", "GB", "CH"], "in_scope_from": "2025-11-03", "default": "off""#)])
-        await #expect(throws: PublishError.self) { _ = try await publisher.publish(v1, at: now, actor: "test") }
+        await #expect(throws: PublishError.self) { _ = try await publisher.publish(v1, at: now, actor: "test", state: try await store.loadState()) }
     }
 }
