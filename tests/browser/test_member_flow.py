@@ -33,6 +33,7 @@ def server():
     proc = subprocess.Popen([BIN, "serve", "--demo", "--port", str(port), "--database", db],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
+    DATABASES[base] = db
     for _ in range(300):  # bounded wait for readiness, no fixed sleep
         try:
             if urllib.request.urlopen(base + "/readyz", timeout=1).status == 200:
@@ -101,3 +102,61 @@ def test_member_turns_ai_training_off_and_the_api_denies(server, browser):
     WebDriverWait(browser, 10).until(EC.title_contains("Receipts"))
     assert "Receipt" in browser.page_source and receipt_link.split("/")[-1] in browser.page_source
     assert decide(base, token, "900000")["reasons"] == ["opted-out"]
+
+
+def sign_in(browser, base, login):
+    browser.get(base + "/login")
+    browser.find_element(By.ID, "member").send_keys(login)
+    browser.find_element(By.ID, "password").send_keys("proviso-demo")
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    WebDriverWait(browser, 10).until(EC.url_matches(r"/settings$"))
+
+
+def test_a_published_widening_reaches_the_inbox_with_a_countdown(server, browser):
+    base, _ = server
+    db = server_db(base)
+    # A version 40 days out that lets AI training use non-public content: every region widens.
+    import datetime
+    effective = (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=40)).isoformat()
+    seed = subprocess.run([BIN, "policy", "show", "--json", "--database", db], check=True, capture_output=True, text=True).stdout
+    text = seed.replace('"version": "seed-2025-11-03"', f'"version": "browser-v2", "effective_from": "{effective}"', 1) \
+               .replace('"public_only": true', '"public_only": false')
+    path = os.path.join(os.path.dirname(db), "v2.json")
+    with open(path, "w") as f:
+        f.write(text)
+    published = subprocess.run([BIN, "policy", "publish", path, "--database", db], capture_output=True, text=True)
+    assert published.returncode == 0, published.stderr
+
+    sign_in(browser, base, "demo-uk")
+    badge = browser.find_element(By.CSS_SELECTOR, "nav a[href='/notices'] .badge")
+    assert badge.text == "1"
+    browser.find_element(By.CSS_SELECTOR, "nav a[href='/notices']").click()
+    WebDriverWait(browser, 10).until(EC.title_contains("Notices"))
+    assert "Takes effect in 40 days" in browser.page_source
+    assert "It may also use content that is not public." in browser.page_source
+    browser.find_element(By.LINK_TEXT, "Review this setting").click()
+    WebDriverWait(browser, 10).until(EC.url_contains("/settings#genai-improvement"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "nav a[href='/notices'] .badge"), "read once opened"
+
+
+def test_a_gpc_signal_is_honoured_and_said_so(server, browser):
+    base, _ = server
+    # Chromium sends no GPC of its own: add the header to every request through DevTools.
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Sec-GPC": "1"}})
+    sign_in(browser, base, "demo-us")
+    browser.refresh()
+    assert "Opt-out preference signal honored" in browser.page_source
+    state = browser.find_element(By.ID, "ads-off-platform").find_element(By.CSS_SELECTOR, ".state").text
+    assert state == "Off"
+    # Without the signal nothing turns back on.
+    browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
+    browser.refresh()
+    assert browser.find_element(By.ID, "ads-off-platform").find_element(By.CSS_SELECTOR, ".state").text == "Off"
+
+
+DATABASES = {}
+
+
+def server_db(base):
+    return DATABASES[base]
