@@ -13,7 +13,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Seed an empty database with a demo platform (about 1,000 members, history, demo logins).") var demo = false
     @Flag(help: "Mark cookies Secure: use whenever members reach the server over HTTPS (e.g. behind a TLS proxy).")
     var secureCookies = false
+    @Option(help: ArgumentHelp("Send notice emails from the outbox through this SMTP relay: smtp://host[:port][?from=ADDRESS&domain=DOMAIN] (off by default).",
+                               valueName: "url"))
+    var smtp: String?
     @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if let smtp, SMTPSender(url: smtp) == nil { throw ValidationError("--smtp must look like smtp://host[:port][?from=…&domain=…], not \"\(smtp)\"") }
+    }
 
     func run() async throws {
         let ctx = try await globals.context()
@@ -36,6 +43,10 @@ struct ServeCommand: AsyncParsableCommand {
         let app = try buildApplication(service: service, configuration: ServerConfiguration(host: host, port: port, secureCookies: secureCookies))
         Output.stderr.line("proviso: serving \(globals.database) (ledger seq \(service.ledgerSeq), policy \(ctx.policy.version)) on http://\(host):\(port)/")
         Output.stderr.flush()
+        let mailer = smtp.flatMap(SMTPSender.init(url:)).map { sender in
+            Task { await OutboxDrainer(store: ctx.store, sender: sender).run(every: 5) }
+        }
+        defer { mailer?.cancel() }
         try await app.runService()
     }
 }
