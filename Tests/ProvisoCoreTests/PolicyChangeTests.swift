@@ -28,11 +28,20 @@ func seedVariant(version: String, effective: String?, _ edits: [(String, String)
         (#""public_only": true"#, #""public_only": false"#, "public-only-dropped"),
         (#""exclude_minors": true"#, #""exclude_minors": false"#, "minors-no-longer-excluded"),
         (#""in_scope_from": "2025-11-03""#, #""in_scope_from": "2025-06-01""#, "scope-starts-earlier"),
+        (#""legal_basis": "opt-out", "gpc": true"#, #""legal_basis": "opt-out", "gpc": false"#, "gpc-no-longer-honoured"),
+        (#""depends_on": ["ads-off-platform"]"#, #""depends_on": []"#, "dependency-dropped:ads-off-platform"),
     ])
     func eachKindOfWideningIsFound(_ from: String, _ to: String, _ code: String) throws {
         let v2 = try seedVariant(version: "v2", effective: "2027-02-01", [(from, to)])
         let found = Set(PolicyChange.widenings(from: .seed, to: v2).map(\.kind.code))
         #expect(found.contains(code), "\(found)")
+    }
+
+    @Test func aPurposeGatedByAnotherSwitchIsAWidening() throws {
+        // Gating AI training by the ads switch: the members' choices for the AI switch would no longer count.
+        let v2 = try seedVariant(version: "v2", effective: "2027-02-01", [(#""gated_by": "genai-improvement""#, #""gated_by": "ads-measure-success""#)])
+        let kinds = Set(PolicyChange.widenings(from: .seed, to: v2).filter { $0.purpose == .genaiTraining }.map(\.kind))
+        #expect(kinds == [.gateChanged])
     }
 
     @Test func aNewRegionDefaultOnAndEarlierContentAreWidenings() throws {

@@ -160,3 +160,28 @@ DATABASES = {}
 
 def server_db(base):
     return DATABASES[base]
+
+
+def test_turning_ai_off_reserves_the_public_profile_for_crawlers(server, browser):
+    base, _ = server
+    def headers(path):
+        with urllib.request.urlopen(base + path) as r:
+            return r.headers
+    assert headers("/in/demo-ca").get("Content-Usage") is None
+    browser.get(base + "/in/demo-ca")
+    assert not browser.find_elements(By.CSS_SELECTOR, "meta[name='tdm-reservation']")
+
+    sign_in(browser, base, "demo-ca")
+    ai = browser.find_element(By.ID, "genai-improvement")
+    ai.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice")))
+
+    h = headers("/in/demo-ca")
+    assert h.get("Content-Usage") == "train-ai=n"
+    assert h.get("tdm-reservation") == "1"
+    browser.get(base + "/in/demo-ca")
+    meta = browser.find_element(By.CSS_SELECTOR, "meta[name='tdm-reservation']")
+    assert meta.get_attribute("content") == "1"
+    assert "Maya Tremblay" in browser.page_source
+    robots = urllib.request.urlopen(base + "/robots.txt").read().decode()
+    assert "Content-Usage: /in/demo-ca train-ai=n" in robots
