@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ProvisoStore", targets: ["ProvisoStore"]),
         .library(name: "ProvisoSQLite", targets: ["ProvisoSQLite"]),
         .library(name: "ProvisoGate", targets: ["ProvisoGate"]),
+        .library(name: "ProvisoPostgres", targets: ["ProvisoPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -39,6 +42,11 @@ let package = Package(
         .target(
             name: "ProvisoSQLite",
             dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .target(
+            name: "ProvisoPostgres",
+            dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "ProvisoGate",
@@ -91,6 +99,10 @@ let package = Package(
         .testTarget(
             name: "ProvisoSQLiteTests",
             dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ProvisoPostgresTests",
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoPostgres", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoServerTests",

@@ -3,9 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: SQLite headers for GRDB; Chromium and its driver for the browser test.
+# Debian packages: SQLite headers for GRDB; Chromium and its driver for the browser test;
+# PostgreSQL for the store conformance suite against a real server.
 need=()
-for pkg in libsqlite3-dev chromium chromium-driver; do
+for pkg in libsqlite3-dev chromium chromium-driver postgresql; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -16,6 +17,10 @@ fi
 # PyPI packages for the browser test and the API fuzz run go into .venv.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -r scripts/test-requirements.txt
+
+# A throwaway PostgreSQL cluster on loopback for this run, stopped whatever happens.
+eval "$(scripts/pg-cluster.sh start)"
+trap 'scripts/pg-cluster.sh stop "$PROVISO_PG_DIR"' EXIT
 
 # One build with testability serves both the tests and the binary the live tests run.
 swift build --build-tests

@@ -1,0 +1,413 @@
+public import ProvisoCore
+public import ProvisoStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The production store: PostgreSQL through a pooled `PostgresClient`, behind the same
+/// protocols as SQLite and the memory twin, with numbered migrations. The SQL sticks to what
+/// PostgreSQL-compatible distributed databases share (plain tables, B-tree indexes, ON
+/// CONFLICT, advisory locks around the ledger head); see docs/scaling.md.
+public final class PostgresStore: ConsentStore, @unchecked Sendable {
+    let client: PostgresClient
+    let runner: Task<Void, Never>
+    let logger = Logger(label: "proviso.postgres")
+    /// For messages: the URL without its password.
+    public let description: String
+
+    /// Connects (pooled) to `postgres://user[:password]@host[:port]/database` and migrates.
+    public init(url: String) async throws(StoreError) {
+        guard let u = URL(string: url), u.scheme == "postgres" || u.scheme == "postgresql", let host = u.host else {
+            throw .unavailable("not a postgres:// URL")
+        }
+        var config = PostgresClient.Configuration(host: host, port: u.port ?? 5432, username: u.user ?? "postgres",
+                                                  password: u.password, database: u.path.isEmpty ? nil : String(u.path.dropFirst()),
+                                                  tls: .disable)
+        config.options.maximumConnections = 8
+        let client = PostgresClient(configuration: config)
+        self.client = client
+        runner = Task { await client.run() }
+        description = "postgres://\(u.user.map { $0 + "@" } ?? "")\(host):\(u.port ?? 5432)\(u.path)"
+        do { try await migrate() } catch {
+            runner.cancel()
+            throw error
+        }
+    }
+
+    deinit { runner.cancel() }
+
+    static func map(_ error: any Error) -> StoreError {
+        if let e = error as? StoreError { return e }
+        // A failure inside a transaction comes wrapped; what the closure threw is what counts.
+        if let t = error as? PostgresTransactionError, let inner = t.closureError ?? t.beginError { return map(inner) }
+        if let e = error as? PSQLError {
+            let code = e.serverInfo?[.sqlState] ?? ""
+            if code == "23505" { return .conflict(e.serverInfo?[.message] ?? "duplicate") }
+            return .unavailable(e.serverInfo?[.message] ?? "\(e.code)")
+        }
+        return .unavailable("\(error)")
+    }
+
+    /// Runs `body`, mapping every failure to a `StoreError`.
+    func run<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
+        do { return try await body() } catch { throw Self.map(error) }
+    }
+
+    func transaction<T>(_ body: (PostgresConnection) async throws -> sending T) async throws(StoreError) -> T {
+        do { return try await client.withTransaction(logger: logger, body) } catch { throw Self.map(error) }
+    }
+
+    // MARK: migrations
+
+    /// Numbered, append-only migrations (each a list of statements); a lock keeps two instances
+    /// starting together from applying the same one twice.
+    static let migrations: [(String, [String])] = [
+        ("001-ledger-and-members", [
+            """
+            CREATE TABLE ledger (
+                seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, member_id TEXT, setting TEXT, value BOOLEAN, effective_at BIGINT,
+                recorded_at BIGINT NOT NULL, channel TEXT, actor TEXT NOT NULL, policy_version TEXT, payload TEXT,
+                prev_hash BYTEA NOT NULL, hash BYTEA NOT NULL)
+            """,
+            "CREATE INDEX ledger_by_member ON ledger(member_id, seq)",
+            "CREATE INDEX ledger_by_kind ON ledger(kind, seq)",
+            """
+            CREATE FUNCTION proviso_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$
+            """,
+            "CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger FOR EACH ROW EXECUTE FUNCTION proviso_refuse_change()",
+            """
+            CREATE TABLE members (
+                id TEXT PRIMARY KEY, country TEXT NOT NULL, birth_date TEXT NOT NULL, suspected_minor BOOLEAN NOT NULL DEFAULT FALSE,
+                closed_at BIGINT, handle TEXT, name TEXT, headline TEXT, updated_seq BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX members_by_handle ON members(handle) WHERE handle IS NOT NULL",
+        ]),
+        ("002-tokens-keys-sessions", [
+            "CREATE TABLE service_tokens (hash BYTEA PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT)",
+            "CREATE UNIQUE INDEX service_tokens_active_name ON service_tokens(name) WHERE revoked_at IS NULL",
+            "CREATE TABLE receipt_keys (kid TEXT PRIMARY KEY, private_key BYTEA NOT NULL, created_at BIGINT NOT NULL)",
+            "CREATE TABLE member_credentials (member_id TEXT PRIMARY KEY REFERENCES members(id), password_hash TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+            """
+            CREATE TABLE member_sessions (id_hash BYTEA PRIMARY KEY, member_id TEXT NOT NULL, csrf_token TEXT NOT NULL,
+                                          created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX member_sessions_by_expiry ON member_sessions(expires_at)",
+        ]),
+        ("003-gate-snapshots", [
+            """
+            CREATE TABLE gate_snapshots (
+                seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT, purpose TEXT NOT NULL, as_of BIGINT NOT NULL,
+                created_at BIGINT NOT NULL, policy_version TEXT NOT NULL, ledger_seq BIGINT NOT NULL, input_sha256 TEXT NOT NULL,
+                output_sha256 TEXT NOT NULL, records_read BIGINT NOT NULL, eligible BIGINT NOT NULL, excluded BIGINT NOT NULL,
+                malformed BIGINT NOT NULL, member_count BIGINT NOT NULL, page_count BIGINT NOT NULL, manifest TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE gate_snapshot_pages (snapshot_seq BIGINT NOT NULL REFERENCES gate_snapshots(seq), page BIGINT NOT NULL,
+                                              members TEXT NOT NULL, PRIMARY KEY (snapshot_seq, page))
+            """,
+            "CREATE TRIGGER gate_snapshots_immutable BEFORE UPDATE OR DELETE ON gate_snapshots FOR EACH ROW EXECUTE FUNCTION proviso_refuse_change()",
+            "CREATE TRIGGER gate_snapshot_pages_immutable BEFORE UPDATE OR DELETE ON gate_snapshot_pages FOR EACH ROW EXECUTE FUNCTION proviso_refuse_change()",
+        ]),
+        ("004-policies-posts-notices", [
+            """
+            CREATE TABLE policy_versions (version TEXT PRIMARY KEY, digest TEXT NOT NULL, text TEXT NOT NULL, effective_from TEXT,
+                                          published_at BIGINT NOT NULL, seq BIGINT NOT NULL REFERENCES ledger(seq))
+            """,
+            "CREATE TRIGGER policy_versions_immutable BEFORE UPDATE OR DELETE ON policy_versions FOR EACH ROW EXECUTE FUNCTION proviso_refuse_change()",
+            """
+            CREATE TABLE member_posts (id TEXT PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members(id), text TEXT NOT NULL,
+                                       visibility TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX member_posts_by_member ON member_posts(member_id, created_at)",
+            """
+            CREATE TABLE notices (id BIGSERIAL PRIMARY KEY, member_id TEXT NOT NULL REFERENCES members(id),
+                                  policy_version TEXT NOT NULL REFERENCES policy_versions(version), purpose TEXT NOT NULL,
+                                  region TEXT NOT NULL, changes TEXT NOT NULL, effective_day BIGINT NOT NULL, delivered_at BIGINT NOT NULL,
+                                  asks_confirmation BOOLEAN NOT NULL, read_at BIGINT, confirmed_at BIGINT)
+            """,
+            "CREATE INDEX notices_by_member ON notices(member_id, id)",
+            """
+            CREATE TABLE email_outbox (id BIGSERIAL PRIMARY KEY, member_id TEXT NOT NULL, notice_id BIGINT NOT NULL REFERENCES notices(id),
+                                       subject TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, sent_at BIGINT)
+            """,
+            "CREATE INDEX email_outbox_pending ON email_outbox(id) WHERE sent_at IS NULL",
+        ]),
+    ]
+
+    func migrate() async throws(StoreError) {
+        try await transaction { c in
+            try await c.query("SELECT pg_advisory_xact_lock(72616)", logger: logger)
+            try await c.query("CREATE TABLE IF NOT EXISTS proviso_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
+            var applied: Set<String> = []
+            for try await id in try await c.query("SELECT id FROM proviso_migrations", logger: logger).decode(String.self) { applied.insert(id) }
+            for (id, statements) in Self.migrations where !applied.contains(id) {
+                for sql in statements { try await c.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+                try await c.query("INSERT INTO proviso_migrations (id, applied_at) VALUES (\(id), \(Time.now()))", logger: logger)
+            }
+        }
+    }
+
+    // MARK: ledger
+
+    static let eventColumns = "seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash"
+
+    static func event(_ row: PostgresRow) throws -> LedgerEvent {
+        let (seq, kindText, member, setting, value, effective, recorded, channel, actor, version, payload, prev, hash) =
+            try row.decode((Int64, String, String?, String?, Bool?, Int64?, Int64, String?, String, String?, String?, ByteBuffer, ByteBuffer).self)
+        guard let kind = EventKind(rawValue: kindText) else { throw StoreError.corrupt("unknown event kind \(kindText)") }
+        let draft = EventDraft(kind: kind, memberID: member, setting: setting.flatMap(SettingID.init(code:)), value: value,
+                               effectiveAt: effective, channel: channel.flatMap(Channel.init(code:)), actor: actor,
+                               policyVersion: version, payload: payload)
+        return LedgerEvent(seq: seq, recordedAt: recorded, draft: draft, prevHash: Array(buffer: prev), hash: Array(buffer: hash))
+    }
+
+    public func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult {
+        try await transaction { c in try await Self.append(batch, on: c, logger: logger) }
+    }
+
+    /// The ledger head is read and extended under one advisory lock, so every instance
+    /// appends to the same chain without gaps or forks.
+    static func append(_ batch: WriteBatch, on c: PostgresConnection, logger: Logger) async throws -> AppendResult {
+        try await c.query("SELECT pg_advisory_xact_lock(72617)", logger: logger)
+        var result = AppendResult()
+        var seq: Int64 = 0
+        var prev = LedgerHash.genesis
+        for try await (s, h) in try await c.query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1", logger: logger)
+            .decode((Int64, ByteBuffer).self) {
+            seq = s
+            prev = Array(buffer: h)
+        }
+        func write(_ d: EventDraft) async throws {
+            seq += 1
+            let e = LedgerEvent(sealing: d, seq: seq, recordedAt: batch.recordedAt, prevHash: prev)
+            try await c.query("""
+                INSERT INTO ledger (seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash)
+                VALUES (\(e.seq), \(d.kind.rawValue), \(d.memberID), \(d.setting?.code), \(d.value), \(d.effectiveAt), \(e.recordedAt),
+                        \(d.channel?.code), \(d.actor), \(d.policyVersion), \(d.payload), \(ByteBuffer(bytes: e.prevHash)), \(ByteBuffer(bytes: e.hash)))
+                """, logger: logger)
+            prev = e.hash
+            result.written += 1
+            if batch.returnEvents { result.events.append(e) }
+        }
+        if let p = batch.policy {
+            var last: String?
+            for try await payload in try await c.query("SELECT payload FROM ledger WHERE kind = 'policy-activated' ORDER BY seq DESC LIMIT 1",
+                                                     logger: logger).decode(String?.self) { last = payload }
+            if last != policyActivationPayload(p) { try await write(policyActivationDraft(p, actor: batch.actor)) }
+        }
+        for m in batch.members {
+            var old: Member?
+            for try await row in try await c.query("SELECT \(unescaped: memberColumns) FROM members WHERE id = \(m.id)", logger: logger) {
+                old = try member(row)
+            }
+            if old == m { result.unchanged += 1; continue }
+            try await write(EventDraft(kind: old == nil ? .memberRegistered : .memberChanged, memberID: m.id, actor: batch.actor,
+                                       policyVersion: batch.policy?.version, payload: m.payload))
+            if old == nil { result.registered += 1 } else { result.changed += 1 }
+            try await c.query("""
+                INSERT INTO members (id, country, birth_date, suspected_minor, closed_at, handle, name, headline, updated_seq)
+                VALUES (\(m.id), \(m.country), \(Time.formatDate(dayNumber: m.birthDay)), \(m.suspectedMinor), \(m.closedAt), \(m.handle),
+                        \(m.name), \(m.headline), \(seq))
+                ON CONFLICT (id) DO UPDATE SET country = excluded.country, birth_date = excluded.birth_date,
+                    suspected_minor = excluded.suspected_minor, closed_at = excluded.closed_at, handle = excluded.handle,
+                    name = excluded.name, headline = excluded.headline, updated_seq = excluded.updated_seq
+                """, logger: logger)
+        }
+        var known: Set<String> = []
+        for d in batch.events {
+            if let id = d.memberID, !known.contains(id) {
+                var exists = false
+                for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(id)", logger: logger) { exists = true }
+                guard exists else { throw StoreError.unknownMember(id) }
+                known.insert(id)
+            }
+            try await write(d)
+        }
+        result.lastSeq = seq
+        return result
+    }
+
+    func events(_ query: PostgresQuery) async throws(StoreError) -> [LedgerEvent] {
+        try await run {
+            var out: [LedgerEvent] = []
+            for try await row in try await client.query(query, logger: logger) { out.append(try Self.event(row)) }
+            return out
+        }
+    }
+
+    public func events(after: Int64, limit: Int) async throws(StoreError) -> [LedgerEvent] {
+        try await events("SELECT \(unescaped: Self.eventColumns) FROM ledger WHERE seq > \(after) ORDER BY seq LIMIT \(limit)")
+    }
+
+    public func events(member: String) async throws(StoreError) -> [LedgerEvent] {
+        try await events("SELECT \(unescaped: Self.eventColumns) FROM ledger WHERE member_id = \(member) ORDER BY seq")
+    }
+
+    public func head() async throws(StoreError) -> LedgerEvent? {
+        try await events("SELECT \(unescaped: Self.eventColumns) FROM ledger ORDER BY seq DESC LIMIT 1").first
+    }
+
+    // MARK: members
+
+    static let memberColumns = "id, country, birth_date, suspected_minor, closed_at, handle, name, headline"
+
+    static func member(_ row: PostgresRow) throws -> Member {
+        let (id, country, birth, minor, closed, handle, name, headline) =
+            try row.decode((String, String, String, Bool, Int64?, String?, String?, String?).self)
+        return Member(id: id, country: country, birthDay: Time.parseDate(birth) ?? 0, suspectedMinor: minor, closedAt: closed,
+                      handle: handle, name: name, headline: headline)
+    }
+
+    public func member(_ id: String) async throws(StoreError) -> Member? {
+        try await run {
+            for try await row in try await client.query("SELECT \(unescaped: Self.memberColumns) FROM members WHERE id = \(id)", logger: logger) {
+                return try Self.member(row)
+            }
+            return nil
+        }
+    }
+
+    func scalar<T: PostgresDecodable>(_ query: PostgresQuery, _ type: T.Type) async throws(StoreError) -> T? {
+        try await run {
+            for try await v in try await client.query(query, logger: logger).decode(T.self) { return v }
+            return nil
+        }
+    }
+
+    public func memberID(handle: String) async throws(StoreError) -> String? {
+        try await scalar("SELECT id FROM members WHERE handle = \(handle)", String.self)
+    }
+
+    public func memberCount() async throws(StoreError) -> Int {
+        try await scalar("SELECT count(*) FROM members", Int.self) ?? 0
+    }
+
+    /// Members in id order (bytewise, as the gate wants it), then every choice in ledger order.
+    public func loadState() async throws(StoreError) -> ConsentState {
+        try await run {
+            var state = ConsentState(capacity: try await memberCount())
+            for try await row in try await client.query("""
+                SELECT id, country, birth_date, suspected_minor, closed_at FROM members ORDER BY id COLLATE "C"
+                """, logger: logger) {
+                let (id, country, birth, minor, closed) = try row.decode((String, String, String, Bool, Int64?).self)
+                guard let day = Time.parseDate(birth) else { throw StoreError.corrupt("member \(id) has an unreadable birth_date") }
+                state.appendLoaded(Member(id: id, country: country, birthDay: day, suspectedMinor: minor, closedAt: closed))
+            }
+            state.finishLoading()
+            for try await (seq, member, setting, value, effective, channel) in try await client.query("""
+                SELECT seq, member_id, setting, value, effective_at, channel FROM ledger WHERE kind = 'setting-changed' ORDER BY seq
+                """, logger: logger).decode((Int64, String, String, Bool, Int64, String).self) {
+                let i = state.memberIndex(member)
+                guard i >= 0, let s = SettingID(code: setting), let ch = Channel(code: channel) else {
+                    throw StoreError.corrupt("setting event \(seq) cannot be read")
+                }
+                state.apply(Choice(effectiveAt: effective, seq: seq, setting: s, on: value, channel: ch), member: i)
+            }
+            state.ledgerSeq = try await scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
+            return state
+        }
+    }
+
+    // MARK: tokens, keys, sessions
+
+    public func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) {
+        try await transaction { c in
+            for try await _ in try await c.query("SELECT 1 FROM service_tokens WHERE name = \(token.name) AND revoked_at IS NULL", logger: logger) {
+                throw StoreError.conflict("an active token named \"\(token.name)\" already exists")
+            }
+            try await c.query("""
+                INSERT INTO service_tokens (hash, name, scopes, created_at, revoked_at)
+                VALUES (\(ByteBuffer(bytes: hash)), \(token.name), \(token.scopes.map(\.rawValue).sorted().joined(separator: " ")),
+                        \(token.createdAt), \(token.revokedAt))
+                """, logger: logger)
+        }
+    }
+
+    func tokens(_ query: PostgresQuery) async throws(StoreError) -> [ServiceToken] {
+        try await run {
+            var out: [ServiceToken] = []
+            for try await (name, scopes, created, revoked) in try await client.query(query, logger: logger).decode((String, String, Int64, Int64?).self) {
+                out.append(ServiceToken(name: name, scopes: Set(scopes.split(separator: " ").compactMap { Scope(rawValue: String($0)) }),
+                                        createdAt: created, revokedAt: revoked))
+            }
+            return out
+        }
+    }
+
+    public func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken? {
+        try await tokens("SELECT name, scopes, created_at, revoked_at FROM service_tokens WHERE hash = \(ByteBuffer(bytes: hash)) AND revoked_at IS NULL").first
+    }
+
+    public func revokeToken(name: String, at: Micros) async throws(StoreError) -> Bool {
+        try await scalar("UPDATE service_tokens SET revoked_at = \(at) WHERE name = \(name) AND revoked_at IS NULL RETURNING 1", Int32.self) != nil
+    }
+
+    public func tokens() async throws(StoreError) -> [ServiceToken] {
+        try await tokens("SELECT name, scopes, created_at, revoked_at FROM service_tokens ORDER BY name, created_at")
+    }
+
+    public func receiptKeys() async throws(StoreError) -> [ReceiptKey] {
+        try await run {
+            var out: [ReceiptKey] = []
+            for try await (secret, kid) in try await client.query("SELECT private_key, kid FROM receipt_keys ORDER BY created_at DESC, kid",
+                                                                  logger: logger).decode((ByteBuffer, String).self) {
+                guard let key = ReceiptKey(privateKey: Array(buffer: secret)) else { throw StoreError.corrupt("receipt key \(kid) cannot be read") }
+                out.append(key)
+            }
+            return out
+        }
+    }
+
+    public func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError) {
+        guard let secret = key.privateKeyBytes else { throw .unavailable("only signing keys can be stored") }
+        _ = try await run {
+            try await client.query("""
+                INSERT INTO receipt_keys (kid, private_key, created_at) VALUES (\(key.kid), \(ByteBuffer(bytes: secret)), \(at))
+                ON CONFLICT (kid) DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func setPasswordHash(member: String, hash: String, at: Micros) async throws(StoreError) {
+        try await transaction { c in
+            var exists = false
+            for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(member)", logger: logger) { exists = true }
+            guard exists else { throw StoreError.unknownMember(member) }
+            try await c.query("""
+                INSERT INTO member_credentials (member_id, password_hash, updated_at) VALUES (\(member), \(hash), \(at))
+                ON CONFLICT (member_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at
+                """, logger: logger)
+        }
+    }
+
+    public func passwordHash(member: String) async throws(StoreError) -> String? {
+        try await scalar("SELECT password_hash FROM member_credentials WHERE member_id = \(member)", String.self)
+    }
+
+    public func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError) {
+        try await transaction { c in
+            try await c.query("DELETE FROM member_sessions WHERE expires_at <= \(session.createdAt)", logger: logger)
+            try await c.query("""
+                INSERT INTO member_sessions (id_hash, member_id, csrf_token, created_at, expires_at)
+                VALUES (\(ByteBuffer(bytes: idHash)), \(session.memberID), \(session.csrfToken), \(session.createdAt), \(session.expiresAt))
+                """, logger: logger)
+        }
+    }
+
+    public func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession? {
+        try await run {
+            for try await (m, csrf, created, expires) in try await client.query("""
+                SELECT member_id, csrf_token, created_at, expires_at FROM member_sessions
+                WHERE id_hash = \(ByteBuffer(bytes: idHash)) AND expires_at > \(now)
+                """, logger: logger).decode((String, String, Int64, Int64).self) {
+                return MemberSession(memberID: m, csrfToken: csrf, createdAt: created, expiresAt: expires)
+            }
+            return nil
+        }
+    }
+
+    public func deleteSession(idHash: [UInt8]) async throws(StoreError) {
+        _ = try await run { try await client.query("DELETE FROM member_sessions WHERE id_hash = \(ByteBuffer(bytes: idHash))", logger: logger) }
+    }
+}

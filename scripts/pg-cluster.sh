@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster on loopback for the tests and benchmarks.
+#   eval "$(scripts/pg-cluster.sh start)"   # exports PROVISO_TEST_POSTGRES_URL and PROVISO_PG_DIR
+#   scripts/pg-cluster.sh stop "$PROVISO_PG_DIR"
+# Installs Debian's postgresql when missing. The server runs as the `postgres` user (it
+# refuses root), trusts only connections from 127.0.0.1 and listens nowhere else.
+set -euo pipefail
+cmd=${1:-start}
+bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+case "$cmd" in
+  start)
+    if [ -z "$(bindir)" ]; then
+      echo "installing postgresql…" >&2
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >&2
+    fi
+    BIN=$(bindir)
+    DIR=$(mktemp -d /tmp/proviso-pg.XXXXXX)
+    chown postgres:postgres "$DIR"
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    runuser -u postgres -- "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null
+    runuser -u postgres -- "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=on" start >&2
+    echo "export PROVISO_PG_DIR=$DIR"
+    echo "export PROVISO_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
+    ;;
+  stop)
+    DIR=${2:?usage: pg-cluster.sh stop DIR}
+    runuser -u postgres -- "$(bindir)/pg_ctl" -D "$DIR/data" -m fast -w stop >&2 || true
+    rm -rf "$DIR"
+    ;;
+esac
