@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "proviso",
             dependencies: [
-                "ProvisoCore", "ProvisoStore", "ProvisoSQLite", "ProvisoGate", "ProvisoServer",
+                "ProvisoCore", "ProvisoStore", "ProvisoSQLite", "ProvisoPostgres", "ProvisoGate", "ProvisoServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -114,7 +114,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoCLITests",
-            dependencies: ["ProvisoCore", "proviso", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ProvisoCore", "proviso", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict),
     ]
 )

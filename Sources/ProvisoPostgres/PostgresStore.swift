@@ -24,6 +24,18 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
                                                   password: u.password, database: u.path.isEmpty ? nil : String(u.path.dropFirst()),
                                                   tls: .disable)
         config.options.maximumConnections = 8
+        // The pool retries a server it cannot reach for about a minute before giving up; one
+        // direct connection first makes a wrong URL or a down server a prompt, clear error.
+        var probe = PostgresConnection.Configuration(host: host, port: u.port ?? 5432, username: u.user ?? "postgres", password: u.password,
+                                                     database: u.path.isEmpty ? nil : String(u.path.dropFirst()), tls: .disable)
+        probe.options.connectTimeout = .seconds(5)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: Logger(label: "proviso.postgres.probe"))
+            try? await connection.close()
+        } catch {
+            let why: String = if case let .unavailable(m) = Self.map(error) { m } else { "\(error)" }
+            throw .unavailable("cannot connect to \(host):\(u.port ?? 5432) (\(why))")
+        }
         let client = PostgresClient(configuration: config)
         self.client = client
         runner = Task { await client.run() }

@@ -87,7 +87,7 @@ struct GateCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             let all: [Snapshot]
             do { all = try await store.snapshots() } catch { throw CLIError("cannot read the snapshot registry: \(error)") }
             for s in all {
@@ -150,7 +150,7 @@ struct GateCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             let uses: [SnapshotUse]
             do { uses = try await store.snapshotUses(member: member) } catch { throw CLIError("cannot read the snapshot registry: \(error)") }
             for u in uses {

@@ -13,7 +13,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             let verifier: ChainVerifier
             do { verifier = try await store.verify() } catch {
                 throw CLIError("cannot read the ledger: \(error)")
@@ -37,7 +37,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             let events: [LedgerEvent]
             do { events = try await store.events(member: member) } catch {
                 throw CLIError("cannot read the ledger: \(error)")

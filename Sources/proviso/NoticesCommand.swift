@@ -14,7 +14,7 @@ struct NoticesCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             let rows: [NoticeReportRow]
             do { rows = try await store.noticeReport() } catch { throw CLIError("cannot read the notices: \(error)") }
             for r in rows {

@@ -65,7 +65,7 @@ struct PolicyCommand: AsyncParsableCommand {
             do { policy = try Policy.parse(text) } catch {
                 throw CLIError("\(file) is not a valid policy:\n" + error.problems.map { "  \($0)" }.joined(separator: "\n"))
             }
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             let at = try at.map { try parseTimeOption($0, name: "--at") } ?? Time.now()
             // The baseline is what is in force before any publication: --policy, or the seed.
             let publisher = PolicyPublisher(store: store, baseline: try globals.loadPolicy())
@@ -97,7 +97,7 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             let all: [PublishedPolicy]
             do { all = try await store.publishedPolicies() } catch { throw CLIError("cannot read the published policies: \(error)") }
             let now = Time.now()

@@ -3,6 +3,7 @@ import Foundation
 import ProvisoCore
 import ProvisoStore
 import ProvisoSQLite
+import ProvisoPostgres
 
 /// The `proviso` executable: parses arguments and composes store, policy and engine for each
 /// command. Kept thin: the work happens in the library modules.
@@ -93,10 +94,24 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    func openStore() throws -> SQLiteStore {
+    /// The store `--database` names: a `postgres://` URL, or an SQLite file path.
+    func openStore() async throws -> any ConsentStore {
+        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
+            do { return try await PostgresStore(url: database) } catch {
+                throw CLIError("cannot open the PostgreSQL database: \(error)")
+            }
+        }
         do { return try SQLiteStore(path: database) } catch {
             throw CLIError("cannot open database \(database): \(error)")
         }
+    }
+
+    /// `--database` for messages, without a password.
+    var databaseName: String {
+        guard database.contains("://"), let at = database.firstIndex(of: "@"), let scheme = database.range(of: "://") else { return database }
+        let userinfo = database[scheme.upperBound..<at]
+        guard let colon = userinfo.firstIndex(of: ":") else { return database }
+        return String(database[..<colon]) + ":***" + String(database[at...])
     }
 
     /// Store, policy and engine, ready for a command. With `--policy FILE`, that file alone
@@ -104,23 +119,25 @@ struct GlobalOptions: ParsableArguments {
     /// force from its date.
     func context() async throws -> Context {
         let baseline = try loadPolicy()
-        let store = try openStore()
-        guard policy == nil else { return Context(store: store, policy: baseline, engine: DecisionEngine(policy: baseline)) }
+        let store = try await openStore()
+        guard policy == nil else { return Context(store: store, policy: baseline, engine: DecisionEngine(policy: baseline), name: databaseName) }
         let versions: [Policy]
         do { versions = try await store.policyVersions(baseline: baseline) } catch {
-            throw CLIError("cannot read the published policies from \(database): \(error)")
+            throw CLIError("cannot read the published policies from \(databaseName): \(error)")
         }
         let engine = DecisionEngine(policies: versions)
-        return Context(store: store, policy: engine.policy(at: Time.now()), engine: engine, baseline: baseline)
+        return Context(store: store, policy: engine.policy(at: Time.now()), engine: engine, name: databaseName, baseline: baseline)
     }
 }
 
 /// What a command works with, composed once.
 struct Context {
-    let store: SQLiteStore
+    let store: any ConsentStore
     /// The version in force now (recorded with writes).
     let policy: Policy
     let engine: DecisionEngine
+    /// The database, for messages (no password).
+    let name: String
     /// The policy in force before any published version (the seed, or `--policy`).
     var baseline: Policy? = nil
 
@@ -136,7 +153,7 @@ struct Context {
 
     func loadState() async throws -> ConsentState {
         do { return try await store.loadState() } catch {
-            throw CLIError("cannot read the consent state from \(store.path): \(error)")
+            throw CLIError("cannot read the consent state from \(name): \(error)")
         }
     }
 }

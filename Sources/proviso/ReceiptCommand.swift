@@ -57,7 +57,7 @@ struct ReceiptCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
 
         func run() async throws {
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             do {
                 _ = try await store.currentReceiptKey(now: Time.now())
                 Output.stdout.line(ReceiptKey.jwks(try await store.receiptKeys()))

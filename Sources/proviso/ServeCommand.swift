@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
                     Output.stderr.line("proviso: demo platform seeded. Sign in at http://\(host):\(port)/login as any of (password \(DemoData.password)):")
                     for l in logins { Output.stderr.line("  \(l.handle.padding(toLength: 9, withPad: " ", startingAt: 0))  \(l.name) (\(l.region))") }
                 } else {
-                    Output.stderr.line("proviso: \(globals.database) already has members; the demo was not seeded again. Demo logins (if seeded earlier): demo-eu, demo-uk, demo-us, demo-ca, demo-ch, password \(DemoData.password)")
+                    Output.stderr.line("proviso: \(globals.databaseName) already has members; the demo was not seeded again. Demo logins (if seeded earlier): demo-eu, demo-uk, demo-us, demo-ca, demo-ch, password \(DemoData.password)")
                 }
             } catch {
                 throw CLIError("cannot seed the demo: \(error)")
@@ -38,10 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let service: ConsentService
         do { service = try await ConsentService.load(store: ctx.store, policy: ctx.policy) } catch {
-            throw CLIError("cannot load the consent state from \(ctx.store.path): \(error)")
+            throw CLIError("cannot load the consent state from \(ctx.name): \(error)")
         }
         let app = try buildApplication(service: service, configuration: ServerConfiguration(host: host, port: port, secureCookies: secureCookies))
-        Output.stderr.line("proviso: serving \(globals.database) (ledger seq \(service.ledgerSeq), policy \(ctx.policy.version)) on http://\(host):\(port)/")
+        Output.stderr.line("proviso: serving \(globals.databaseName) (ledger seq \(service.ledgerSeq), policy \(ctx.policy.version)) on http://\(host):\(port)/")
         Output.stderr.flush()
         let mailer = smtp.flatMap(SMTPSender.init(url:)).map { sender in
             Task { await OutboxDrainer(store: ctx.store, sender: sender).run(every: 5) }
@@ -74,7 +74,7 @@ struct TokensCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try globals.openStore()
+            let store = try await globals.openStore()
             let secret = TokenSecret.generate()
             do {
                 try await store.createToken(ServiceToken(name: name, scopes: Set(scopes.compactMap(Scope.init(rawValue:))), createdAt: Time.now()),
