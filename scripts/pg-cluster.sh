@@ -19,8 +19,18 @@ case "$cmd" in
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     runuser -u postgres -- "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null
     runuser -u postgres -- "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=on" start >&2
+    echo "$PORT" > "$DIR/port"
     echo "export PROVISO_PG_DIR=$DIR"
     echo "export PROVISO_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
+    ;;
+  pause)   # stop the server but keep its data (outage tests)
+    DIR=${2:?usage: pg-cluster.sh pause DIR}
+    runuser -u postgres -- "$(bindir)/pg_ctl" -D "$DIR/data" -m immediate -w stop >&2
+    ;;
+  resume)
+    DIR=${2:?usage: pg-cluster.sh resume DIR}
+    PORT=$(cat "$DIR/port")
+    runuser -u postgres -- "$(bindir)/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1" start >&2
     ;;
   stop)
     DIR=${2:?usage: pg-cluster.sh stop DIR}

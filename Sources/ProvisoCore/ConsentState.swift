@@ -93,6 +93,9 @@ public struct ConsentState: Sendable {
             histories.append([])
             historyRefs[Int(i)] = ref
         }
+        // The same event can arrive twice (written here, then seen again tailing the ledger):
+        // applying it once is the rule, so the projection never depends on delivery order.
+        if histories[Int(ref)].contains(where: { $0.seq == c.seq }) { return }
         var h = histories[Int(ref)]
         histories[Int(ref)] = []  // keep the array uniquely referenced while we edit it
         var pos = h.count

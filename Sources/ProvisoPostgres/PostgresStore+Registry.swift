@@ -28,7 +28,7 @@ extension PostgresStore {
         let pageCount = SnapshotPages.pageCount(members: members.count)
         let pages = SnapshotPages.encode(members, pageCount: pageCount)
         try await transaction { c in
-            for try await _ in try await c.query("SELECT 1 FROM gate_snapshots WHERE id = \(s.id)", logger: logger) {
+            for try await _ in try await c.query("SELECT 1 FROM gate_snapshots WHERE id = \(s.id)", logger: pgLogger) {
                 throw StoreError.conflict("snapshot \(s.id) is already registered")
             }
             var seq: Int64 = 0
@@ -38,10 +38,10 @@ extension PostgresStore {
                         \(s.outputSHA256), \(Int64(s.read)), \(Int64(s.eligible)), \(Int64(s.excluded)), \(Int64(s.malformed)),
                         \(Int64(s.memberCount)), \(s.manifest), \(Int64(pageCount)))
                 RETURNING seq
-                """, logger: logger).decode(Int64.self) { seq = v }
+                """, logger: pgLogger).decode(Int64.self) { seq = v }
             for p in pages {
                 try await c.query("INSERT INTO gate_snapshot_pages (snapshot_seq, page, members) VALUES (\(seq), \(Int64(p.page)), \(p.text))",
-                                  logger: logger)
+                                  logger: pgLogger)
             }
         }
     }
@@ -49,7 +49,7 @@ extension PostgresStore {
     func snapshots(_ query: PostgresQuery) async throws(StoreError) -> [Snapshot] {
         try await run {
             var out: [Snapshot] = []
-            for try await row in try await client.query(query, logger: logger) { out.append(try Self.snapshot(row)) }
+            for try await row in try await self.client.query(query, logger: pgLogger) { out.append(try Self.snapshot(row)) }
             return out
         }
     }
@@ -65,12 +65,12 @@ extension PostgresStore {
     public func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]? {
         try await run {
             var found: (Int64, Int64)?
-            for try await v in try await client.query("SELECT seq, page_count FROM gate_snapshots WHERE id = \(id)", logger: logger)
+            for try await v in try await self.client.query("SELECT seq, page_count FROM gate_snapshots WHERE id = \(id)", logger: pgLogger)
                 .decode((Int64, Int64).self) { found = v }
             guard let (seq, count) = found, page >= 0, Int64(page) < count else { return nil }
-            for try await text in try await client.query("""
+            for try await text in try await self.client.query("""
                 SELECT members FROM gate_snapshot_pages WHERE snapshot_seq = \(seq) AND page = \(Int64(page))
-                """, logger: logger).decode(String.self) {
+                """, logger: pgLogger).decode(String.self) {
                 guard let members = SnapshotPages.decode(text) else { throw StoreError.corrupt("snapshot \(id) has an unreadable member page") }
                 return members
             }
@@ -81,9 +81,9 @@ extension PostgresStore {
     public func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse] {
         try await run {
             var all: [(Snapshot, Int64, Int64)] = []
-            for try await row in try await client.query("""
+            for try await row in try await self.client.query("""
                 SELECT \(unescaped: Self.snapshotColumns), seq, page_count FROM gate_snapshots ORDER BY seq DESC
-                """, logger: logger) {
+                """, logger: pgLogger) {
                 let s = try Self.snapshot(row)
                 let tail = try row.decode((String, String?, String, Int64, Int64, String, Int64, String, String, Int64, Int64, Int64, Int64, Int64, String, Int64, Int64).self)
                 all.append((s, tail.15, tail.16))
@@ -91,9 +91,9 @@ extension PostgresStore {
             var uses: [SnapshotUse] = []
             for (s, seq, count) in all {
                 let page = Int64(SnapshotPages.page(of: member, pageCount: Int(count)))
-                for try await text in try await client.query("""
+                for try await text in try await self.client.query("""
                     SELECT members FROM gate_snapshot_pages WHERE snapshot_seq = \(seq) AND page = \(page)
-                    """, logger: logger).decode(String.self) {
+                    """, logger: pgLogger).decode(String.self) {
                     guard let members = SnapshotPages.decode(text) else { throw StoreError.corrupt("snapshot \(s.id) has an unreadable member page") }
                     if let m = members.first(where: { $0.memberID == member }) { uses.append(SnapshotUse(snapshot: s, counts: m.counts)) }
                 }
@@ -106,16 +106,16 @@ extension PostgresStore {
 
     public func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String, notices: [NoticeDelivery]) async throws(StoreError) -> PublishedPolicy {
         try await transaction { c in
-            for try await _ in try await c.query("SELECT 1 FROM policy_versions WHERE version = \(policy.version)", logger: logger) {
+            for try await _ in try await c.query("SELECT 1 FROM policy_versions WHERE version = \(policy.version)", logger: pgLogger) {
                 throw StoreError.conflict("policy version \(policy.version) is already published")
             }
             let draft = EventDraft(kind: .policyPublished, actor: actor, policyVersion: policy.version, payload: policyPublicationPayload(policy))
-            let r = try await Self.append(WriteBatch(events: [draft], actor: actor, recordedAt: publishedAt), on: c, logger: logger)
+            let r = try await Self.append(WriteBatch(events: [draft], actor: actor, recordedAt: publishedAt), on: c, logger: pgLogger)
             try await c.query("""
                 INSERT INTO policy_versions (version, digest, text, effective_from, published_at, seq)
                 VALUES (\(policy.version), \(policy.digest), \(policy.source), \(policy.effectiveFrom.map(Time.formatDate(dayNumber:))),
                         \(publishedAt), \(r.lastSeq))
-                """, logger: logger)
+                """, logger: pgLogger)
             for d in notices {
                 let n = d.notice
                 var id: Int64 = 0
@@ -124,10 +124,10 @@ extension PostgresStore {
                     VALUES (\(n.memberID), \(n.policyVersion), \(n.purpose.code), \(n.region.code), \(n.changes.joined(separator: " ")),
                             \(Int64(n.effectiveDay)), \(n.deliveredAt), \(n.asksConfirmation))
                     RETURNING id
-                    """, logger: logger).decode(Int64.self) { id = v }
+                    """, logger: pgLogger).decode(Int64.self) { id = v }
                 try await c.query("""
                     INSERT INTO email_outbox (member_id, notice_id, subject, body, created_at) VALUES (\(n.memberID), \(id), \(d.subject), \(d.body), \(publishedAt))
-                    """, logger: logger)
+                    """, logger: pgLogger)
             }
             return PublishedPolicy(version: policy.version, digest: policy.digest, text: policy.source, effectiveFrom: policy.effectiveFrom,
                                    publishedAt: publishedAt, seq: r.lastSeq)
@@ -137,9 +137,9 @@ extension PostgresStore {
     public func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] {
         try await run {
             var out: [PublishedPolicy] = []
-            for try await (version, digest, text, from, at, seq) in try await client.query("""
+            for try await (version, digest, text, from, at, seq) in try await self.client.query("""
                 SELECT version, digest, text, effective_from, published_at, seq FROM policy_versions ORDER BY seq
-                """, logger: logger).decode((String, String, String, String?, Int64, Int64).self) {
+                """, logger: pgLogger).decode((String, String, String, String?, Int64, Int64).self) {
                 out.append(PublishedPolicy(version: version, digest: digest, text: text, effectiveFrom: from.flatMap(Time.parseDate),
                                            publishedAt: at, seq: seq))
             }
@@ -153,12 +153,12 @@ extension PostgresStore {
         try await transaction { c in
             for p in posts {
                 var exists = false
-                for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(p.memberID)", logger: logger) { exists = true }
+                for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(p.memberID)", logger: pgLogger) { exists = true }
                 guard exists else { throw StoreError.unknownMember(p.memberID) }
                 try await c.query("""
                     INSERT INTO member_posts (id, member_id, text, visibility, created_at)
                     VALUES (\(p.id), \(p.memberID), \(p.text), \(p.visibility.code), \(p.createdAt))
-                    """, logger: logger)
+                    """, logger: pgLogger)
             }
         }
     }
@@ -166,10 +166,10 @@ extension PostgresStore {
     public func posts(member: String) async throws(StoreError) -> [Post] {
         try await run {
             var out: [Post] = []
-            for try await (id, m, text, vis, at) in try await client.query("""
+            for try await (id, m, text, vis, at) in try await self.client.query("""
                 SELECT id, member_id, text, visibility, created_at FROM member_posts WHERE member_id = \(member)
                 ORDER BY created_at DESC, id COLLATE "C" DESC
-                """, logger: logger).decode((String, String, String, String, Int64).self) {
+                """, logger: pgLogger).decode((String, String, String, String, Int64).self) {
                 out.append(Post(id: id, memberID: m, text: text, visibility: Visibility(code: vis), createdAt: at))
             }
             return out
@@ -179,9 +179,9 @@ extension PostgresStore {
     public func handles() async throws(StoreError) -> [(id: String, handle: String)] {
         try await run {
             var out: [(id: String, handle: String)] = []
-            for try await (id, handle) in try await client.query("""
+            for try await (id, handle) in try await self.client.query("""
                 SELECT id, handle FROM members WHERE handle IS NOT NULL ORDER BY handle COLLATE "C"
-                """, logger: logger).decode((String, String).self) { out.append((id, handle)) }
+                """, logger: pgLogger).decode((String, String).self) { out.append((id, handle)) }
             return out
         }
     }
@@ -191,10 +191,10 @@ extension PostgresStore {
     public func notices(member: String) async throws(StoreError) -> [Notice] {
         try await run {
             var out: [Notice] = []
-            for try await row in try await client.query("""
+            for try await row in try await self.client.query("""
                 SELECT id, member_id, policy_version, purpose, region, changes, effective_day, delivered_at, asks_confirmation, read_at, confirmed_at
                 FROM notices WHERE member_id = \(member) ORDER BY id DESC
-                """, logger: logger) {
+                """, logger: pgLogger) {
                 let (id, m, version, purpose, region, changes, day, delivered, asks, read, confirmed) =
                     try row.decode((Int64, String, String, String, String, String, Int64, Int64, Bool, Int64?, Int64?).self)
                 guard let p = Purpose(code: purpose), let r = RegionGroup(code: region) else { throw StoreError.corrupt("notice \(id) cannot be read") }
@@ -209,9 +209,9 @@ extension PostgresStore {
     public func markNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int {
         try await run {
             var n = 0
-            for try await _ in try await client.query("""
+            for try await _ in try await self.client.query("""
                 UPDATE notices SET read_at = \(at) WHERE member_id = \(member) AND read_at IS NULL RETURNING id
-                """, logger: logger) { n += 1 }
+                """, logger: pgLogger) { n += 1 }
             return n
         }
     }
@@ -226,9 +226,9 @@ extension PostgresStore {
     public func pendingEmails(limit: Int) async throws(StoreError) -> [OutboxEmail] {
         try await run {
             var out: [OutboxEmail] = []
-            for try await (id, m, notice, subject, body, created, sent) in try await client.query("""
+            for try await (id, m, notice, subject, body, created, sent) in try await self.client.query("""
                 SELECT id, member_id, notice_id, subject, body, created_at, sent_at FROM email_outbox WHERE sent_at IS NULL ORDER BY id LIMIT \(limit)
-                """, logger: logger).decode((Int64, String, Int64, String, String, Int64, Int64?).self) {
+                """, logger: pgLogger).decode((Int64, String, Int64, String, String, Int64, Int64?).self) {
                 out.append(OutboxEmail(id: id, memberID: m, noticeID: notice, subject: subject, body: body, createdAt: created, sentAt: sent))
             }
             return out
@@ -236,17 +236,17 @@ extension PostgresStore {
     }
 
     public func markEmailSent(id: Int64, at: Micros) async throws(StoreError) {
-        _ = try await run { try await client.query("UPDATE email_outbox SET sent_at = \(at) WHERE id = \(id)", logger: logger) }
+        _ = try await run { try await self.client.query("UPDATE email_outbox SET sent_at = \(at) WHERE id = \(id)", logger: pgLogger) }
     }
 
     public func noticeReport() async throws(StoreError) -> [NoticeReportRow] {
         try await run {
             var out: [NoticeReportRow] = []
-            for try await (version, region, purpose, notified, lead, read, asked, confirmed) in try await client.query("""
+            for try await (version, region, purpose, notified, lead, read, asked, confirmed) in try await self.client.query("""
                 SELECT policy_version, region, purpose, count(*), min((effective_day * 86400000000 - delivered_at) / 86400000000),
                        count(read_at), count(*) FILTER (WHERE asks_confirmation), count(confirmed_at)
                 FROM notices GROUP BY policy_version, region, purpose
-                """, logger: logger).decode((String, String, String, Int64, Int64, Int64, Int64, Int64).self) {
+                """, logger: pgLogger).decode((String, String, String, Int64, Int64, Int64, Int64, Int64).self) {
                 guard let r = RegionGroup(code: region), let p = Purpose(code: purpose) else { continue }
                 out.append(NoticeReportRow(policyVersion: version, region: r, purpose: p, notified: Int(notified), leadDays: Int(lead),
                                            read: Int(read), confirmationsAsked: Int(asked), confirmed: Int(confirmed)))

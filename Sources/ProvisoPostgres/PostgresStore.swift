@@ -8,10 +8,12 @@ import PostgresNIO
 /// protocols as SQLite and the memory twin, with numbered migrations. The SQL sticks to what
 /// PostgreSQL-compatible distributed databases share (plain tables, B-tree indexes, ON
 /// CONFLICT, advisory locks around the ledger head); see docs/scaling.md.
+/// Messages from the store and the driver (the driver logs at debug level and below).
+let pgLogger = Logger(label: "proviso.postgres")
+
 public final class PostgresStore: ConsentStore, @unchecked Sendable {
     let client: PostgresClient
     let runner: Task<Void, Never>
-    let logger = Logger(label: "proviso.postgres")
     /// For messages: the URL without its password.
     public let description: String
 
@@ -60,13 +62,30 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         return .unavailable("\(error)")
     }
 
-    /// Runs `body`, mapping every failure to a `StoreError`.
-    func run<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
-        do { return try await body() } catch { throw Self.map(error) }
+    /// How long one store operation may take before it is reported unavailable: the pool
+    /// waits for a lost server for about a minute, and callers must fail closed sooner.
+    static let deadline: Double = 5
+
+    /// Runs `body` against `deadline`, mapping every failure to a `StoreError`.
+    func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await withThrowingTaskGroup(of: T.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(Self.deadline * 1e9))
+                    throw StoreError.unavailable("the database did not answer within \(Int(Self.deadline)) s")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        } catch {
+            throw Self.map(error)
+        }
     }
 
-    func transaction<T>(_ body: (PostgresConnection) async throws -> sending T) async throws(StoreError) -> T {
-        do { return try await client.withTransaction(logger: logger, body) } catch { throw Self.map(error) }
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+        let client = client
+        return try await run { try await client.withTransaction(logger: pgLogger) { c in try await body(c) } }
     }
 
     // MARK: migrations
@@ -149,13 +168,13 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
 
     func migrate() async throws(StoreError) {
         try await transaction { c in
-            try await c.query("SELECT pg_advisory_xact_lock(72616)", logger: logger)
-            try await c.query("CREATE TABLE IF NOT EXISTS proviso_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
+            try await c.query("SELECT pg_advisory_xact_lock(72616)", logger: pgLogger)
+            try await c.query("CREATE TABLE IF NOT EXISTS proviso_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: pgLogger)
             var applied: Set<String> = []
-            for try await id in try await c.query("SELECT id FROM proviso_migrations", logger: logger).decode(String.self) { applied.insert(id) }
+            for try await id in try await c.query("SELECT id FROM proviso_migrations", logger: pgLogger).decode(String.self) { applied.insert(id) }
             for (id, statements) in Self.migrations where !applied.contains(id) {
-                for sql in statements { try await c.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
-                try await c.query("INSERT INTO proviso_migrations (id, applied_at) VALUES (\(id), \(Time.now()))", logger: logger)
+                for sql in statements { try await c.query(PostgresQuery(unsafeSQL: sql), logger: pgLogger) }
+                try await c.query("INSERT INTO proviso_migrations (id, applied_at) VALUES (\(id), \(Time.now()))", logger: pgLogger)
             }
         }
     }
@@ -175,17 +194,17 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     }
 
     public func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult {
-        try await transaction { c in try await Self.append(batch, on: c, logger: logger) }
+        try await transaction { c in try await Self.append(batch, on: c, logger: pgLogger) }
     }
 
     /// The ledger head is read and extended under one advisory lock, so every instance
     /// appends to the same chain without gaps or forks.
     static func append(_ batch: WriteBatch, on c: PostgresConnection, logger: Logger) async throws -> AppendResult {
-        try await c.query("SELECT pg_advisory_xact_lock(72617)", logger: logger)
+        try await c.query("SELECT pg_advisory_xact_lock(72617)", logger: pgLogger)
         var result = AppendResult()
         var seq: Int64 = 0
         var prev = LedgerHash.genesis
-        for try await (s, h) in try await c.query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1", logger: logger)
+        for try await (s, h) in try await c.query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1", logger: pgLogger)
             .decode((Int64, ByteBuffer).self) {
             seq = s
             prev = Array(buffer: h)
@@ -197,7 +216,7 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
                 INSERT INTO ledger (seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash)
                 VALUES (\(e.seq), \(d.kind.rawValue), \(d.memberID), \(d.setting?.code), \(d.value), \(d.effectiveAt), \(e.recordedAt),
                         \(d.channel?.code), \(d.actor), \(d.policyVersion), \(d.payload), \(ByteBuffer(bytes: e.prevHash)), \(ByteBuffer(bytes: e.hash)))
-                """, logger: logger)
+                """, logger: pgLogger)
             prev = e.hash
             result.written += 1
             if batch.returnEvents { result.events.append(e) }
@@ -205,12 +224,12 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         if let p = batch.policy {
             var last: String?
             for try await payload in try await c.query("SELECT payload FROM ledger WHERE kind = 'policy-activated' ORDER BY seq DESC LIMIT 1",
-                                                     logger: logger).decode(String?.self) { last = payload }
+                                                     logger: pgLogger).decode(String?.self) { last = payload }
             if last != policyActivationPayload(p) { try await write(policyActivationDraft(p, actor: batch.actor)) }
         }
         for m in batch.members {
             var old: Member?
-            for try await row in try await c.query("SELECT \(unescaped: memberColumns) FROM members WHERE id = \(m.id)", logger: logger) {
+            for try await row in try await c.query("SELECT \(unescaped: memberColumns) FROM members WHERE id = \(m.id)", logger: pgLogger) {
                 old = try member(row)
             }
             if old == m { result.unchanged += 1; continue }
@@ -224,13 +243,13 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
                 ON CONFLICT (id) DO UPDATE SET country = excluded.country, birth_date = excluded.birth_date,
                     suspected_minor = excluded.suspected_minor, closed_at = excluded.closed_at, handle = excluded.handle,
                     name = excluded.name, headline = excluded.headline, updated_seq = excluded.updated_seq
-                """, logger: logger)
+                """, logger: pgLogger)
         }
         var known: Set<String> = []
         for d in batch.events {
             if let id = d.memberID, !known.contains(id) {
                 var exists = false
-                for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(id)", logger: logger) { exists = true }
+                for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(id)", logger: pgLogger) { exists = true }
                 guard exists else { throw StoreError.unknownMember(id) }
                 known.insert(id)
             }
@@ -243,7 +262,7 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     func events(_ query: PostgresQuery) async throws(StoreError) -> [LedgerEvent] {
         try await run {
             var out: [LedgerEvent] = []
-            for try await row in try await client.query(query, logger: logger) { out.append(try Self.event(row)) }
+            for try await row in try await self.client.query(query, logger: pgLogger) { out.append(try Self.event(row)) }
             return out
         }
     }
@@ -273,16 +292,16 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
 
     public func member(_ id: String) async throws(StoreError) -> Member? {
         try await run {
-            for try await row in try await client.query("SELECT \(unescaped: Self.memberColumns) FROM members WHERE id = \(id)", logger: logger) {
+            for try await row in try await self.client.query("SELECT \(unescaped: Self.memberColumns) FROM members WHERE id = \(id)", logger: pgLogger) {
                 return try Self.member(row)
             }
             return nil
         }
     }
 
-    func scalar<T: PostgresDecodable>(_ query: PostgresQuery, _ type: T.Type) async throws(StoreError) -> T? {
+    func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, _ type: T.Type) async throws(StoreError) -> T? {
         try await run {
-            for try await v in try await client.query(query, logger: logger).decode(T.self) { return v }
+            for try await v in try await self.client.query(query, logger: pgLogger).decode(T.self) { return v }
             return nil
         }
     }
@@ -298,25 +317,25 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     /// Members in id order (bytewise, as the gate wants it), then every choice in ledger order.
     public func loadState() async throws(StoreError) -> ConsentState {
         try await run {
-            var state = ConsentState(capacity: try await memberCount())
-            for try await row in try await client.query("""
+            var state = ConsentState(capacity: try await self.memberCount())
+            for try await row in try await self.client.query("""
                 SELECT id, country, birth_date, suspected_minor, closed_at FROM members ORDER BY id COLLATE "C"
-                """, logger: logger) {
+                """, logger: pgLogger) {
                 let (id, country, birth, minor, closed) = try row.decode((String, String, String, Bool, Int64?).self)
                 guard let day = Time.parseDate(birth) else { throw StoreError.corrupt("member \(id) has an unreadable birth_date") }
                 state.appendLoaded(Member(id: id, country: country, birthDay: day, suspectedMinor: minor, closedAt: closed))
             }
             state.finishLoading()
-            for try await (seq, member, setting, value, effective, channel) in try await client.query("""
+            for try await (seq, member, setting, value, effective, channel) in try await self.client.query("""
                 SELECT seq, member_id, setting, value, effective_at, channel FROM ledger WHERE kind = 'setting-changed' ORDER BY seq
-                """, logger: logger).decode((Int64, String, String, Bool, Int64, String).self) {
+                """, logger: pgLogger).decode((Int64, String, String, Bool, Int64, String).self) {
                 let i = state.memberIndex(member)
                 guard i >= 0, let s = SettingID(code: setting), let ch = Channel(code: channel) else {
                     throw StoreError.corrupt("setting event \(seq) cannot be read")
                 }
                 state.apply(Choice(effectiveAt: effective, seq: seq, setting: s, on: value, channel: ch), member: i)
             }
-            state.ledgerSeq = try await scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
+            state.ledgerSeq = try await self.scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
             return state
         }
     }
@@ -325,21 +344,21 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
 
     public func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) {
         try await transaction { c in
-            for try await _ in try await c.query("SELECT 1 FROM service_tokens WHERE name = \(token.name) AND revoked_at IS NULL", logger: logger) {
+            for try await _ in try await c.query("SELECT 1 FROM service_tokens WHERE name = \(token.name) AND revoked_at IS NULL", logger: pgLogger) {
                 throw StoreError.conflict("an active token named \"\(token.name)\" already exists")
             }
             try await c.query("""
                 INSERT INTO service_tokens (hash, name, scopes, created_at, revoked_at)
                 VALUES (\(ByteBuffer(bytes: hash)), \(token.name), \(token.scopes.map(\.rawValue).sorted().joined(separator: " ")),
                         \(token.createdAt), \(token.revokedAt))
-                """, logger: logger)
+                """, logger: pgLogger)
         }
     }
 
     func tokens(_ query: PostgresQuery) async throws(StoreError) -> [ServiceToken] {
         try await run {
             var out: [ServiceToken] = []
-            for try await (name, scopes, created, revoked) in try await client.query(query, logger: logger).decode((String, String, Int64, Int64?).self) {
+            for try await (name, scopes, created, revoked) in try await self.client.query(query, logger: pgLogger).decode((String, String, Int64, Int64?).self) {
                 out.append(ServiceToken(name: name, scopes: Set(scopes.split(separator: " ").compactMap { Scope(rawValue: String($0)) }),
                                         createdAt: created, revokedAt: revoked))
             }
@@ -362,8 +381,8 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     public func receiptKeys() async throws(StoreError) -> [ReceiptKey] {
         try await run {
             var out: [ReceiptKey] = []
-            for try await (secret, kid) in try await client.query("SELECT private_key, kid FROM receipt_keys ORDER BY created_at DESC, kid",
-                                                                  logger: logger).decode((ByteBuffer, String).self) {
+            for try await (secret, kid) in try await self.client.query("SELECT private_key, kid FROM receipt_keys ORDER BY created_at DESC, kid",
+                                                                  logger: pgLogger).decode((ByteBuffer, String).self) {
                 guard let key = ReceiptKey(privateKey: Array(buffer: secret)) else { throw StoreError.corrupt("receipt key \(kid) cannot be read") }
                 out.append(key)
             }
@@ -374,22 +393,22 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     public func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError) {
         guard let secret = key.privateKeyBytes else { throw .unavailable("only signing keys can be stored") }
         _ = try await run {
-            try await client.query("""
+            try await self.client.query("""
                 INSERT INTO receipt_keys (kid, private_key, created_at) VALUES (\(key.kid), \(ByteBuffer(bytes: secret)), \(at))
                 ON CONFLICT (kid) DO NOTHING
-                """, logger: logger)
+                """, logger: pgLogger)
         }
     }
 
     public func setPasswordHash(member: String, hash: String, at: Micros) async throws(StoreError) {
         try await transaction { c in
             var exists = false
-            for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(member)", logger: logger) { exists = true }
+            for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(member)", logger: pgLogger) { exists = true }
             guard exists else { throw StoreError.unknownMember(member) }
             try await c.query("""
                 INSERT INTO member_credentials (member_id, password_hash, updated_at) VALUES (\(member), \(hash), \(at))
                 ON CONFLICT (member_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at
-                """, logger: logger)
+                """, logger: pgLogger)
         }
     }
 
@@ -399,20 +418,20 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
 
     public func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError) {
         try await transaction { c in
-            try await c.query("DELETE FROM member_sessions WHERE expires_at <= \(session.createdAt)", logger: logger)
+            try await c.query("DELETE FROM member_sessions WHERE expires_at <= \(session.createdAt)", logger: pgLogger)
             try await c.query("""
                 INSERT INTO member_sessions (id_hash, member_id, csrf_token, created_at, expires_at)
                 VALUES (\(ByteBuffer(bytes: idHash)), \(session.memberID), \(session.csrfToken), \(session.createdAt), \(session.expiresAt))
-                """, logger: logger)
+                """, logger: pgLogger)
         }
     }
 
     public func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession? {
         try await run {
-            for try await (m, csrf, created, expires) in try await client.query("""
+            for try await (m, csrf, created, expires) in try await self.client.query("""
                 SELECT member_id, csrf_token, created_at, expires_at FROM member_sessions
                 WHERE id_hash = \(ByteBuffer(bytes: idHash)) AND expires_at > \(now)
-                """, logger: logger).decode((String, String, Int64, Int64).self) {
+                """, logger: pgLogger).decode((String, String, Int64, Int64).self) {
                 return MemberSession(memberID: m, csrfToken: csrf, createdAt: created, expiresAt: expires)
             }
             return nil
@@ -420,6 +439,6 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     }
 
     public func deleteSession(idHash: [UInt8]) async throws(StoreError) {
-        _ = try await run { try await client.query("DELETE FROM member_sessions WHERE id_hash = \(ByteBuffer(bytes: idHash))", logger: logger) }
+        _ = try await run { try await self.client.query("DELETE FROM member_sessions WHERE id_hash = \(ByteBuffer(bytes: idHash))", logger: pgLogger) }
     }
 }

@@ -123,7 +123,7 @@ struct APIHandlers: APIProtocol {
                 throw APIError(.notFound, "unknown snapshot \"\(input.path.snapshot)\"")
             }
             snapshot = s
-            let check = RetractionCheck(engine: service.engine, state: service.snapshot(), snapshot: s, at: t)
+            let check = RetractionCheck(engine: service.engine, state: service.snapshot(at: now()), snapshot: s, at: t)
             found = try await check.all(in: service.store, snapshot: s.id)
         } catch let e as APIError {
             throw e

@@ -135,7 +135,12 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             do {
                 token = try await store.activeToken(hash: hash)
             } catch {
-                throw APIError(.serviceUnavailable, "credentials cannot be checked right now")
+                // Only decisions may go on, and they fail closed on a stale view; anything
+                // else needs the store and says so.
+                guard let known = tokens.lastKnown(hash), request.uri.path.hasPrefix("/v1/decisions") else {
+                    throw APIError(.serviceUnavailable, "credentials cannot be checked right now")
+                }
+                token = known
             }
             if let token { tokens.remember(hash, token, now: now()) }
         }
@@ -169,11 +174,16 @@ final class TokenCache: Sendable {
 
     func lookup(_ hash: [UInt8], now: Micros) -> ServiceToken? {
         entries.withLock { e in
-            guard let hit = e[hash] else { return nil }
-            if hit.until > now { return hit.token }
-            e.removeValue(forKey: hash)
-            return nil
+            guard let hit = e[hash], hit.until > now else { return nil }
+            return hit.token
         }
+    }
+
+    /// A token verified before, however long ago: used only while the store cannot be read,
+    /// so that a service keeps getting answers — which are then denials with
+    /// `state-unavailable` — rather than errors. It grants nothing a decision could allow.
+    func lastKnown(_ hash: [UInt8]) -> ServiceToken? {
+        entries.withLock { $0[hash]?.token }
     }
 
     func remember(_ hash: [UInt8], _ token: ServiceToken, now: Micros) {

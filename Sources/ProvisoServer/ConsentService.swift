@@ -15,11 +15,18 @@ public final class ConsentService: Sendable {
     let state: Mutex<ConsentState>
     let signingKey = Mutex<ReceiptKey?>(nil)
     let gpcInFlight = Mutex<Set<String>>([])
+    /// Tailing: the ledger sequence up to which every event has been applied (contiguous),
+    /// and when the store last confirmed nothing newer existed. Decisions deny with
+    /// `state-unavailable` once that confirmation is older than `stalenessBound`.
+    let tail = Mutex<(seq: Int64, confirmedAt: Micros?)>((0, nil))
+    /// How old the last confirmation may be before decisions fail closed; nil: not tailing.
+    let stalenessBound = Mutex<Micros?>(nil)
     /// The `iss` of receipts.
     public let issuer: String
 
     public init(store: any ConsentStore, engine: DecisionEngine, state: ConsentState, issuer: String = "proviso", baseline: Policy? = nil) {
         self.store = store
+        tail.withLock { $0.seq = state.ledgerSeq }
         engineBox = Mutex(engine)
         self.baseline = baseline ?? engine.policies[0]
         self.state = Mutex(state)
@@ -50,13 +57,68 @@ public final class ConsentService: Sendable {
     /// One decision, read under the lock (a decision takes nanoseconds).
     public func decide(_ request: DecisionRequest, now: Micros) -> Decision {
         let engine = self.engine
-        return state.withLock { s in engine.decide(request.query(in: s, now: now), in: s) }
+        let current = isCurrent(now: now)
+        return state.withLock { s in
+            if current { return engine.decide(request.query(in: s, now: now), in: s) }
+            var stale = s
+            stale.isCurrent = false
+            return engine.decide(request.query(in: stale, now: now), in: stale)
+        }
+    }
+
+    /// Whether this instance can vouch that its view of the ledger is current: always when it
+    /// is not tailing (it is then the only writer), else when the store confirmed it recently.
+    public func isCurrent(now: Micros) -> Bool {
+        guard let bound = stalenessBound.withLock({ $0 }) else { return true }
+        guard let confirmed = tail.withLock({ $0.confirmedAt }) else { return false }
+        return now - confirmed <= bound
+    }
+
+    /// From now on, decisions deny with `state-unavailable` whenever the last successful
+    /// `catchUp` is older than `bound`.
+    public func failClosed(after bound: Micros) {
+        stalenessBound.withLock { $0 = bound }
+    }
+
+    /// Applies every ledger event written since the last call (by any instance or process),
+    /// then records that the view was confirmed current at `now`. Idempotent.
+    @discardableResult
+    public func catchUp(now: Micros, pageSize: Int = 10_000) async throws(StoreError) -> Int {
+        var applied = 0
+        while true {
+            let after = tail.withLock { $0.seq }
+            let page = try await store.events(after: after, limit: pageSize)
+            guard let last = page.last else { break }
+            // A published version changes what decides: rebuild the engine from the store.
+            if page.contains(where: { $0.kind == .policyPublished }) {
+                let versions = try await store.policyVersions(baseline: baseline)
+                engineBox.withLock { $0 = DecisionEngine(policies: versions) }
+            }
+            state.withLock { s in for e in page { s.apply(e) } }
+            tail.withLock { $0.seq = last.seq }
+            applied += page.count
+            if page.count < pageSize { break }
+        }
+        tail.withLock { $0.confirmedAt = now }
+        return applied
+    }
+
+    /// Tails the ledger every `interval` seconds until cancelled; decisions fail closed once
+    /// the last successful read is older than `bound` seconds (a lost store connection).
+    public func followLedger(interval: Double = 0.25, bound: Double = 5, now: @escaping @Sendable () -> Micros = { Time.now() }) async {
+        failClosed(after: Micros(bound * 1_000_000))
+        // The projection was just loaded from the store: that read vouches for it until the next.
+        tail.withLock { if $0.confirmedAt == nil { $0.confirmedAt = now() } }
+        while !Task.isCancelled {
+            _ = try? await catchUp(now: now())
+            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+        }
     }
 
     /// Many decisions against one consistent view: the projection is copied out (a few
     /// reference counts) so a large batch never holds the lock while it runs.
     public func decide(_ requests: [DecisionRequest], now: Micros) -> [Decision] {
-        let snapshot = snapshot()
+        let snapshot = snapshot(at: now)
         let engine = self.engine
         return requests.map { engine.decide($0.query(in: snapshot, now: now), in: snapshot) }
     }
@@ -140,6 +202,14 @@ public final class ConsentService: Sendable {
 
     /// Whether the projection knows this member.
     public func knows(member: String) -> Bool { state.withLock { $0.memberIndex(member) >= 0 } }
+
+    /// The projection as decisions at `now` must see it: marked not current (every decision
+    /// then denies with `state-unavailable`) when this instance cannot vouch for it.
+    public func snapshot(at now: Micros) -> ConsentState {
+        var s = snapshot()
+        if !isCurrent(now: now) { s.isCurrent = false }
+        return s
+    }
 
     /// A consistent copy of the projection (a few reference counts), for work that must not
     /// hold the lock.

@@ -68,9 +68,9 @@ struct FastDecisionsMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The one-pass batch: bytes in, bytes out, against one snapshot of the projection.
     /// `nil` when the body is not in the strict common form; the generic path then answers.
     func fastBatch(_ body: ByteBuffer) -> [UInt8]? {
-        let state = service.snapshot()
-        let engine = service.engine
         let t = now()
+        let state = service.snapshot(at: t)
+        let engine = service.engine
         var out: [UInt8] = []
         out.reserveCapacity(body.readableBytes + 64)
         out.append(contentsOf: #"{"decisions":["#.utf8)

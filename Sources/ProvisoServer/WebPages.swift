@@ -381,7 +381,7 @@ struct WebPages: Sendable {
             throw APIError(.serviceUnavailable, "How your data was used cannot be shown right now.")
         }
         let t = now()
-        let state = service.snapshot()
+        let state = service.snapshot(at: t)
         let policy = service.engine.policy(at: t)
         let rows: [[String: Any]] = uses.map { u in
             let purpose = Purpose(code: u.snapshot.purpose)

@@ -16,9 +16,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Send notice emails from the outbox through this SMTP relay: smtp://host[:port][?from=ADDRESS&domain=DOMAIN] (off by default).",
                                valueName: "url"))
     var smtp: String?
+    @Option(help: ArgumentHelp("Fail closed (deny with state-unavailable) once this instance has not been able to read the ledger for this many seconds.",
+                               valueName: "seconds"))
+    var staleness: Double = 5
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
+        guard staleness > 0.5 else { throw ValidationError("--staleness must be more than 0.5 seconds (the ledger is read every 0.25 s)") }
         if let smtp, SMTPSender(url: smtp) == nil { throw ValidationError("--smtp must look like smtp://host[:port][?from=…&domain=…], not \"\(smtp)\"") }
     }
 
@@ -47,6 +51,10 @@ struct ServeCommand: AsyncParsableCommand {
             Task { await OutboxDrainer(store: ctx.store, sender: sender).run(every: 5) }
         }
         defer { mailer?.cancel() }
+        // Other instances and processes write to the same store: follow the ledger, so their
+        // changes show here within a fraction of a second, and deny if it cannot be read.
+        let follower = Task { await service.followLedger(interval: 0.25, bound: staleness) }
+        defer { follower.cancel() }
         try await app.runService()
     }
 }

@@ -9,14 +9,14 @@ final class LiveServer {
     let port: Int
     let running: Process
 
-    init(_ w: Workspace) throws {
+    init(_ w: Workspace, database: String? = nil, extra: [String] = []) throws {
         var chosen = 0
         var started: Process?
         for _ in 0..<20 {
             let candidate = Int.random(in: 20_000...60_000)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: provisoBinary)
-            p.arguments = ["serve", "--port", String(candidate), "--database", w.database]
+            p.arguments = ["serve", "--port", String(candidate), "--database", database ?? w.database] + extra
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
