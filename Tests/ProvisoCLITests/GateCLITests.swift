@@ -80,3 +80,29 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("no snapshot"))
     }
 }
+
+@Suite struct EligibleCLITests {
+    @Test(arguments: ["genai-training", "affiliate-sharing"])
+    func theEligibleListIsExactlyTheMembersDecideAllowsForAMemberLevelRecord(_ purpose: String) throws {
+        let w = Workspace()
+        #expect(try w.run(["members", "import", w.file("m.jsonl", fixtureMembers)]).status == 0)
+        #expect(try w.run(["settings", "import", w.file("c.jsonl", fixtureChoices)]).status == 0)
+        let at = "2026-03-01T00:00:00Z"
+        let csv = try w.run(["eligible", "--purpose", purpose, "--at", at])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.lines.first == "member_id,region_group")
+        let listed = csv.lines.dropFirst().map { String($0.split(separator: ",")[0]) }
+        #expect(listed == listed.sorted(), "member id order")
+        let all = fixtureMembers.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+        }
+        for m in all {
+            // A public profile record: member-level reasons only.
+            let d = try w.decide(["--member", m, "--purpose", purpose, "--category", "profile", "--visibility", "public", "--at", at])
+            #expect((d["allowed"] as? Bool == true) == listed.contains(m), "\(m): decide \(d) vs eligible \(listed)")
+        }
+        let jsonl = try w.run(["eligible", "--purpose", purpose, "--at", at, "--format", "jsonl"])
+        #expect(jsonl.lines.count == listed.count)
+        #expect(jsonl.lines.allSatisfy { $0.hasPrefix(#"{"member_id":""#) && $0.contains(#""region_group":""#) })
+    }
+}
