@@ -204,28 +204,35 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         var result = AppendResult()
         var seq: Int64 = 0
         var prev = LedgerHash.genesis
-        for try await (s, h) in try await c.query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1", logger: pgLogger)
-            .decode((Int64, ByteBuffer).self) {
-            seq = s
-            prev = Array(buffer: h)
+        var lastActivation: String?
+        // The head and the last policy activation in one round trip.
+        for try await (s, h, a) in try await c.query("""
+            SELECT (SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1), (SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1),
+                   (SELECT payload FROM ledger WHERE kind = 'policy-activated' ORDER BY seq DESC LIMIT 1)
+            """, logger: pgLogger).decode((Int64?, ByteBuffer?, String?).self) {
+            if let s, let h { seq = s; prev = Array(buffer: h) }
+            lastActivation = a
         }
-        func write(_ d: EventDraft) async throws {
+        /// Writes one event; with `requireMember`, only if that member exists (checked in the
+        /// same statement, to save a round trip), else `.unknownMember` and nothing is kept.
+        func write(_ d: EventDraft, requireMember: String? = nil) async throws {
             seq += 1
             let e = LedgerEvent(sealing: d, seq: seq, recordedAt: batch.recordedAt, prevHash: prev)
-            try await c.query("""
+            var inserted = false
+            for try await _ in try await c.query("""
                 INSERT INTO ledger (seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash)
-                VALUES (\(e.seq), \(d.kind.rawValue), \(d.memberID), \(d.setting?.code), \(d.value), \(d.effectiveAt), \(e.recordedAt),
-                        \(d.channel?.code), \(d.actor), \(d.policyVersion), \(d.payload), \(ByteBuffer(bytes: e.prevHash)), \(ByteBuffer(bytes: e.hash)))
-                """, logger: pgLogger)
+                SELECT \(e.seq), \(d.kind.rawValue), \(d.memberID), \(d.setting?.code), \(d.value), \(d.effectiveAt), \(e.recordedAt),
+                       \(d.channel?.code), \(d.actor), \(d.policyVersion), \(d.payload), \(ByteBuffer(bytes: e.prevHash)), \(ByteBuffer(bytes: e.hash))
+                WHERE \(requireMember == nil) OR EXISTS (SELECT 1 FROM members WHERE id = \(requireMember ?? ""))
+                RETURNING seq
+                """, logger: pgLogger) { inserted = true }
+            if !inserted { throw StoreError.unknownMember(requireMember ?? "") }
             prev = e.hash
             result.written += 1
             if batch.returnEvents { result.events.append(e) }
         }
-        if let p = batch.policy {
-            var last: String?
-            for try await payload in try await c.query("SELECT payload FROM ledger WHERE kind = 'policy-activated' ORDER BY seq DESC LIMIT 1",
-                                                     logger: pgLogger).decode(String?.self) { last = payload }
-            if last != policyActivationPayload(p) { try await write(policyActivationDraft(p, actor: batch.actor)) }
+        if let p = batch.policy, lastActivation != policyActivationPayload(p) {
+            try await write(policyActivationDraft(p, actor: batch.actor))
         }
         for m in batch.members {
             var old: Member?
@@ -248,12 +255,11 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         var known: Set<String> = []
         for d in batch.events {
             if let id = d.memberID, !known.contains(id) {
-                var exists = false
-                for try await _ in try await c.query("SELECT 1 FROM members WHERE id = \(id)", logger: pgLogger) { exists = true }
-                guard exists else { throw StoreError.unknownMember(id) }
+                try await write(d, requireMember: id)
                 known.insert(id)
+            } else {
+                try await write(d)
             }
-            try await write(d)
         }
         result.lastSeq = seq
         return result
