@@ -136,12 +136,13 @@ public struct GateStream {
         /// Writes what the lanes found in output slot `slot`, in input order.
         func drain(slot: Int) throws {
             for lane in boxes {
-                for e in lane.excluded[slot] {
+                let found = lane.slots[slot]
+                for e in found.excluded {
                     try excluded(e.verdict, lineNumber + e.index + 1) { filter.state.index.id(at: $0) }
                 }
-                try lane.eligible[slot].withUnsafeBytes { try out.append($0) }
-                lineNumber += lane.lines[slot]
-                lane.reset(slot: slot)
+                try found.eligible.withUnsafeBytes { try out.append($0) }
+                lineNumber += found.lines
+                found.reset()
             }
         }
 
@@ -182,7 +183,14 @@ public struct GateStream {
                 }
                 let group = launch(UnsafeRawBufferPointer(start: base + start, count: stop - start), slot: slot)
                 inputHash.update(bufferPointer: UnsafeRawBufferPointer(start: base + filled, count: n))
-                if waiting { try drain(slot: 1 - slot) }
+                do {
+                    if waiting { try drain(slot: 1 - slot) }
+                } catch {
+                    // The lanes read this buffer: it must outlive them even when the pass stops
+                    // (a --strict exclusion found in the previous chunk, a failed write).
+                    group.wait()
+                    throw error
+                }
                 group.wait()
                 waiting = true
                 slot = 1 - slot
@@ -214,34 +222,39 @@ public struct GateStream {
         report?.finish(bytes: inputBytes, records: filter.tally.read)
         let outputSHA = try out.finish()
         _ = try explain?.finish()
-        return StreamSummary(inputSHA256: Hex.string(inputHash.finalize()), inputBytes: inputBytes,
+        return StreamSummary(inputSHA256: LedgerHash.hex(Array(inputHash.finalize())), inputBytes: inputBytes,
                              outputSHA256: outputSHA, outputBytes: out.bytes)
     }
 }
 
-/// One lane of a parallel pass: its own filter and its findings for the current chunk. Each
-/// lane is touched by one thread at a time (the dispatch group orders the hand-over).
+/// One lane of a parallel pass: its own filter, and two output slots — one being filled by
+/// the lane while this thread writes out the other. The filter and each slot are touched by
+/// one thread at a time (the dispatch group orders the hand-over); the slots are separate
+/// objects so that filling one and draining the other never mutate shared storage.
 final class Lane: @unchecked Sendable {
     var filter: GateFilter
-    /// Two output slots: one being filled by this lane, the other being written out.
-    var eligible: [[UInt8]] = [[], []]
-    var excluded: [[(index: Int, verdict: LineVerdict)]] = [[], []]
-    var lines = [0, 0]
+    let slots = [LaneOutput(), LaneOutput()]
 
-    init(filter: GateFilter) {
-        self.filter = filter
-        eligible[0].reserveCapacity(1 << 20)
-        eligible[1].reserveCapacity(1 << 20)
-    }
+    init(filter: GateFilter) { self.filter = filter }
 
     func run(_ segment: UnsafeRawBufferPointer, slot: Int, maxLine: Int) {
-        lines[slot] = filter.run(segment: segment, maxLine: maxLine, eligible: &eligible[slot], excluded: &excluded[slot])
+        let out = slots[slot]
+        out.lines = filter.run(segment: segment, maxLine: maxLine, eligible: &out.eligible, excluded: &out.excluded)
     }
+}
 
-    func reset(slot: Int) {
-        eligible[slot].removeAll(keepingCapacity: true)
-        excluded[slot].removeAll(keepingCapacity: true)
-        lines[slot] = 0
+/// What a lane found in its share of one chunk.
+final class LaneOutput: @unchecked Sendable {
+    var eligible: [UInt8] = []
+    var excluded: [(index: Int, verdict: LineVerdict)] = []
+    var lines = 0
+
+    init() { eligible.reserveCapacity(1 << 20) }
+
+    func reset() {
+        eligible.removeAll(keepingCapacity: true)
+        excluded.removeAll(keepingCapacity: true)
+        lines = 0
     }
 }
 

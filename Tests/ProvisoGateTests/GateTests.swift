@@ -349,3 +349,30 @@ func sha256Hex(_ d: Data) -> String {
         #expect(explained == why)
     }
 }
+
+@Suite struct GateStrictStreamTests {
+    /// A strict pass over many tiny chunks stops at the first exclusion, found while the lanes
+    /// are already deciding the next chunk: it must name the right line and return only after
+    /// they are done with the buffer (this once read freed memory).
+    @Test(arguments: [2, 3])
+    func aStrictParallelPassStopsAtTheFirstExclusionSafely(workers: Int) throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var lines = (0..<600).map { #"{"member_id":"us","category":"profile","n":\#($0)}"# }
+        lines[421] = #"{"member_id":"kid","category":"profile"}"#
+        let path = dir.file("in.jsonl", lines.joined(separator: "\n") + "\n")
+        for round in 0..<60 {
+            var filter = GateFilter(engine: DecisionEngine(policy: .seed), state: seedState(), purpose: .genaiTraining, at: asOf)
+            var stream = GateStream(workers: workers)
+            stream.chunk = 512
+            let fd = open(path, O_RDONLY)
+            defer { close(fd) }
+            #expect {
+                _ = try stream.run(input: fd, filter: &filter, records: dir.path + "/out-\(round).jsonl", explain: nil, strict: true)
+            } throws: { error in
+                guard case let .strict(stop) = error as? GateStreamError else { return false }
+                return stop.line == 422 && stop.reasons == ["minor"]
+            }
+        }
+    }
+}
