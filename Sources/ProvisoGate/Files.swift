@@ -1,4 +1,5 @@
 import Crypto
+import ProvisoCore
 
 #if canImport(Glibc)
 import Glibc
@@ -90,24 +91,12 @@ final class FileSink {
     func finish() throws(GateIOError) -> String {
         try flush()
         guard fsync(fd) == 0 else { throw GateIOError("cannot sync", path) }
-        return Hex.string(hasher.finalize())
+        return LedgerHash.hex(Array(hasher.finalize()))
     }
 }
 
 /// Closes through a differently named function so `FileSink.deinit` does not resolve to a method.
 @inline(__always) func Glibc_close(_ fd: Int32) -> Int32 { close(fd) }
-
-enum Hex {
-    static func string<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
 
 enum FS {
     /// Whether a path exists (any kind of file).

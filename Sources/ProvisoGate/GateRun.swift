@@ -150,7 +150,7 @@ public enum GateRunner {
                 let counts = filter.categoryCounts(member: m)
                 let id = state.index.id(at: m)
                 line.removeAll(keepingCapacity: true)
-                if Self.needsQuoting(id) { line.append(contentsOf: Self.csvField(id).utf8) } else { line.append(contentsOf: id.utf8) }
+                line.append(contentsOf: CSV.field(id).utf8)
                 line.append(0x2C)
                 line.append(contentsOf: String(counts.reduce(0) { $0 + $1.count }).utf8)
                 line.append(0x0A)
@@ -185,19 +185,10 @@ public enum GateRunner {
     static func snapshotID(now: Micros) -> String {
         let stamp = Time.formatRFC3339(now).filter { $0.isNumber || $0 == "T" }.prefix(15)
         var rng = SystemRandomNumberGenerator()
-        let random = Hex.string(withUnsafeBytes(of: rng.next() as UInt32) { Array($0) })
+        let random = LedgerHash.hex(withUnsafeBytes(of: rng.next() as UInt32) { Array($0) })
         return "snap-\(stamp)Z-\(random)"
     }
 
-    static func needsQuoting(_ s: String) -> Bool {
-        s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D })
-    }
-
-    /// RFC 4180 quoting, only when the id needs it.
-    static func csvField(_ s: String) -> String {
-        guard needsQuoting(s) else { return s }
-        return "\"" + s.replacingAll("\"", with: "\"\"") + "\""
-    }
 
     static func manifestJSON(id: String, req: GateRequest, filter: GateFilter, summary: StreamSummary, memberCount: Int,
                              membersSHA: String) -> String {
@@ -238,6 +229,15 @@ public enum GateRunner {
             ("eligible_by_category", map(GateTally.categoryCodes, t.eligibleByCategory)),
         ]
         return JSON.object(fields).pretty
+    }
+}
+
+/// CSV for the member lists the gate and `proviso eligible` write.
+public enum CSV {
+    /// A field, quoted per RFC 4180 only when it holds a comma, a quote or a line break.
+    public static func field(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        return "\"" + s.replacingAll("\"", with: "\"\"") + "\""
     }
 }
 

@@ -12,9 +12,7 @@ extension PostgresStore {
         """
 
     static func snapshot(_ row: PostgresRow) throws -> Snapshot {
-        let (id, name, purpose, asOf, created, version, seq, input, output) =
-            try row.decode((String, String?, String, Int64, Int64, String, Int64, String, String).self)
-        let (_, _, _, _, _, _, _, _, _, read, eligible, excluded, malformed, members, manifest) =
+        let (id, name, purpose, asOf, created, version, seq, input, output, read, eligible, excluded, malformed, members, manifest) =
             try row.decode((String, String?, String, Int64, Int64, String, Int64, String, String, Int64, Int64, Int64, Int64, Int64, String).self)
         return Snapshot(id: id, name: name, purpose: purpose, asOf: asOf, createdAt: created, policyVersion: version, ledgerSeq: seq,
                         inputSHA256: input, outputSHA256: output, read: Int(read), eligible: Int(eligible), excluded: Int(excluded),
@@ -22,9 +20,7 @@ extension PostgresStore {
     }
 
     public func registerSnapshot(_ s: Snapshot, members: [SnapshotMember]) async throws(StoreError) {
-        for (a, b) in zip(members, members.dropFirst()) where !a.memberID.utf8.lexicographicallyPrecedes(b.memberID.utf8) {
-            throw .conflict("snapshot members must be unique and in id order (\(a.memberID), \(b.memberID))")
-        }
+        try SnapshotPages.checkOrder(members)
         let pageCount = SnapshotPages.pageCount(members: members.count)
         let pages = SnapshotPages.encode(members, pageCount: pageCount)
         try await transaction { c in
@@ -251,7 +247,7 @@ extension PostgresStore {
                 out.append(NoticeReportRow(policyVersion: version, region: r, purpose: p, notified: Int(notified), leadDays: Int(lead),
                                            read: Int(read), confirmationsAsked: Int(asked), confirmed: Int(confirmed)))
             }
-            return out.sorted { ($0.policyVersion, $0.region.rawValue, $0.purpose.rawValue) < ($1.policyVersion, $1.region.rawValue, $1.purpose.rawValue) }
+            return NoticeReportRow.ordered(out)
         }
     }
 }

@@ -559,9 +559,7 @@ public final class SQLiteStore: ConsentStore {
 
     /// One transaction for the snapshot and its whole member set, written as pages.
     public func registerSnapshot(_ s: Snapshot, members: [SnapshotMember]) async throws(StoreError) {
-        for (a, b) in zip(members, members.dropFirst()) where !a.memberID.utf8.lexicographicallyPrecedes(b.memberID.utf8) {
-            throw .conflict("snapshot members must be unique and in id order (\(a.memberID), \(b.memberID))")
-        }
+        try SnapshotPages.checkOrder(members)
         let pageCount = SnapshotPages.pageCount(members: members.count)
         let pages = SnapshotPages.encode(members, pageCount: pageCount)
         do {
@@ -809,7 +807,7 @@ public final class SQLiteStore: ConsentStore {
     public func noticeReport() async throws(StoreError) -> [NoticeReportRow] {
         do {
             return try await pool.read { db in
-                try Row.fetchAll(db, sql: """
+                NoticeReportRow.ordered(try Row.fetchAll(db, sql: """
                     SELECT policy_version, region, purpose, count(*), min((effective_day * 86400000000 - delivered_at) / 86400000000),
                            count(read_at), sum(asks_confirmation), count(confirmed_at)
                     FROM notices GROUP BY policy_version, region, purpose
@@ -817,7 +815,7 @@ public final class SQLiteStore: ConsentStore {
                     guard let region = RegionGroup(code: row[1]), let purpose = Purpose(code: row[2]) else { return nil }
                     return NoticeReportRow(policyVersion: row[0], region: region, purpose: purpose, notified: row[3], leadDays: row[4],
                                            read: row[5], confirmationsAsked: row[6], confirmed: row[7])
-                }.sorted { ($0.policyVersion, $0.region.rawValue, $0.purpose.rawValue) < ($1.policyVersion, $1.region.rawValue, $1.purpose.rawValue) }
+                })
             }
         } catch {
             throw Self.map(error)

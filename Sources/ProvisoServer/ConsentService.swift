@@ -42,8 +42,8 @@ public final class ConsentService: Sendable {
     }
 
     /// Publishes a version (notice enforced) and puts it in the engine at once.
-    public func publish(_ policy: Policy, at: Micros, actor: String) async throws(PublishError) -> PublishedPolicy {
-        let published = try await PolicyPublisher(store: store, baseline: baseline).publish(policy, at: at, actor: actor, state: snapshot())
+    public func publish(_ policy: Policy, at: Micros, actor: String) async throws(PublishError) -> Publication {
+        let publication = try await PolicyPublisher(store: store, baseline: baseline).publish(policy, at: at, actor: actor, state: snapshot())
         do {
             let versions = try await store.policyVersions(baseline: baseline)
             engineBox.withLock { $0 = DecisionEngine(policies: versions) }
@@ -51,7 +51,7 @@ public final class ConsentService: Sendable {
             // Published and durable; this instance picks it up when it can read it again.
             throw .store(error)
         }
-        return published
+        return publication
     }
 
     /// One decision, read under the lock (a decision takes nanoseconds).

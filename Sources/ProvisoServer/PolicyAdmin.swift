@@ -13,11 +13,9 @@ enum PolicyAdmin {
         do { policy = try Policy.parse(text) } catch {
             throw APIError(.unprocessableContent, "not a valid policy: " + error.problems.map(\.description).joined(separator: "; "))
         }
-        let widenings: [Widening]
         do {
-            let review = try await PolicyPublisher(store: service.store, baseline: service.baseline).review(policy, at: now)
-            widenings = review.widenings
-            return (try await service.publish(policy, at: now, actor: actor), widenings)
+            let publication = try await service.publish(policy, at: now, actor: actor)
+            return (publication.published, publication.widenings)
         } catch {
             switch error {
             case .insufficientNotice, .effectiveDate: throw APIError(.unprocessableContent, error.description)

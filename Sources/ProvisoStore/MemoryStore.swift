@@ -147,9 +147,7 @@ public final class MemoryStore: ConsentStore {
             guard !c.snapshots.contains(where: { $0.snapshot.id == snapshot.id }) else {
                 throw .conflict("snapshot \(snapshot.id) is already registered")
             }
-            for (a, b) in zip(members, members.dropFirst()) where !a.memberID.utf8.lexicographicallyPrecedes(b.memberID.utf8) {
-                throw .conflict("snapshot members must be unique and in id order (\(a.memberID), \(b.memberID))")
-            }
+            try SnapshotPages.checkOrder(members)
             c.snapshots.append((snapshot, members))
         }
     }

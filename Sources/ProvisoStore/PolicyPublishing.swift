@@ -19,6 +19,13 @@ extension PolicyStore {
     }
 }
 
+/// An accepted publication: the stored version, what it widens, and how many notices went out.
+public struct Publication: Sendable {
+    public var published: PublishedPolicy
+    public var widenings: [Widening]
+    public var notified: Int
+}
+
 /// Why a publication was refused. Nothing is stored in any of these cases.
 public enum PublishError: Error, Sendable, CustomStringConvertible {
     /// The version widens use without the notice its purposes require.
@@ -82,12 +89,13 @@ public struct PolicyPublisher: Sendable {
 
     /// Publishes `new` at `at` if every widening has its notice; otherwise refuses, naming each.
     /// The notices to every affected member in `state` are delivered in the same step.
-    public func publish(_ new: Policy, at: Micros, actor: String, state: ConsentState) async throws(PublishError) -> PublishedPolicy {
+    public func publish(_ new: Policy, at: Micros, actor: String, state: ConsentState) async throws(PublishError) -> Publication {
         let review = try await review(new, at: at)
         guard review.shortfalls.isEmpty else { throw .insufficientNotice(review.shortfalls) }
         let notices = Self.deliveries(new, widenings: review.widenings, state: state, at: at, siteURL: siteURL)
         do {
-            return try await store.publishPolicy(new, publishedAt: at, actor: actor, notices: notices)
+            let published = try await store.publishPolicy(new, publishedAt: at, actor: actor, notices: notices)
+            return Publication(published: published, widenings: review.widenings, notified: notices.count)
         } catch StoreError.conflict {
             throw .duplicate(new.version)
         } catch {

@@ -288,6 +288,14 @@ public enum SnapshotPages {
     /// Members per page aimed at; the page count is the next power of two.
     public static let membersPerPage = 256
 
+    /// Refuses a member set that is not unique and in ascending id order (bytewise), the
+    /// order every store keeps it in.
+    public static func checkOrder(_ members: [SnapshotMember]) throws(StoreError) {
+        for (a, b) in zip(members, members.dropFirst()) where !a.memberID.utf8.lexicographicallyPrecedes(b.memberID.utf8) {
+            throw .conflict("snapshot members must be unique and in id order (\(a.memberID), \(b.memberID))")
+        }
+    }
+
     public static func pageCount(members: Int) -> Int {
         var n = 1
         while n * membersPerPage < members { n <<= 1 }
@@ -493,9 +501,12 @@ extension NoticeReportRow {
             if n.asksConfirmation { rows[key]!.confirmationsAsked += 1 }
             if n.confirmedAt != nil { rows[key]!.confirmed += 1 }
         }
-        return order.map { rows[$0]! }.sorted {
-            ($0.policyVersion, $0.region.rawValue, $0.purpose.rawValue) < ($1.policyVersion, $1.region.rawValue, $1.purpose.rawValue)
-        }
+        return ordered(order.map { rows[$0]! })
+    }
+
+    /// The report's order: version, then region group, then purpose.
+    public static func ordered(_ rows: [NoticeReportRow]) -> [NoticeReportRow] {
+        rows.sorted { ($0.policyVersion, $0.region.rawValue, $0.purpose.rawValue) < ($1.policyVersion, $1.region.rawValue, $1.purpose.rawValue) }
     }
 }
 

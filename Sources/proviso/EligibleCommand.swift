@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisoCore
+import ProvisoGate
 
 struct EligibleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,8 +46,7 @@ struct EligibleCommand: AsyncParsableCommand {
             let id = state.index.id(at: m)
             let region = state.region(of: m).code
             if format == "csv" {
-                let quoted = id.contains(where: { $0 == "," || $0 == "\"" }) ? "\"" + id.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : id
-                out.line("\(quoted),\(region)")
+                out.line("\(CSV.field(id)),\(region)")
             } else {
                 var line = "{\"member_id\":"
                 JSON.appendQuoted(id, to: &line)

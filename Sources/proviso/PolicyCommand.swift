@@ -69,22 +69,18 @@ struct PolicyCommand: AsyncParsableCommand {
             let at = try at.map { try parseTimeOption($0, name: "--at") } ?? Time.now()
             // The baseline is what is in force before any publication: --policy, or the seed.
             let publisher = PolicyPublisher(store: store, baseline: try globals.loadPolicy())
-            let published: PublishedPolicy
+            let publication: Publication
             do {
-                let review = try await publisher.review(policy, at: at)
-                if review.shortfalls.isEmpty {
-                    for w in review.widenings {
-                        Output.stdout.line("widens \(w.purpose.code) in \(w.region.code): \(w.kind.code) (notice \(w.noticeDays) days, given)")
-                    }
-                }
                 let state = try await store.loadState()
-                published = try await publisher.publish(policy, at: at, actor: cliActor, state: state)
+                publication = try await publisher.publish(policy, at: at, actor: cliActor, state: state)
             } catch {
-                Output.stdout.flush()
                 throw CLIError("\(file): \(error)")
             }
-            let notified = (try? await store.noticeReport().filter { $0.policyVersion == published.version }.reduce(0) { $0 + $1.notified }) ?? 0
-            Output.stdout.line("notices delivered: \(notified)")
+            for w in publication.widenings {
+                Output.stdout.line("widens \(w.purpose.code) in \(w.region.code): \(w.kind.code) (notice \(w.noticeDays) days, given)")
+            }
+            Output.stdout.line("notices delivered: \(publication.notified)")
+            let published = publication.published
             Output.stdout.line("published \(published.version) (sha256 \(published.digest)) at \(Time.formatRFC3339(published.publishedAt)); "
                 + "in force from \(published.effectiveFrom.map(Time.formatDate(dayNumber:)) ?? "now"); ledger seq \(published.seq)")
             Output.stdout.flush()
