@@ -6,6 +6,8 @@ public enum Scope: String, CaseIterable, Sendable, Hashable {
     case membersAdmin = "members:admin"
     case policyAdmin = "policy:admin"
     case gateRun = "gate:run"
+    /// Compliance reports: aggregate figures only, never one member's record.
+    case reportsRead = "reports:read"
 }
 
 /// Service token secrets: random, shown once, stored only as a hash.

@@ -164,6 +164,44 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
             """,
             "CREATE INDEX email_outbox_pending ON email_outbox(id) WHERE sent_at IS NULL",
         ]),
+        ("005-organisations-roles-profile-fields", [
+            "CREATE TABLE organisations (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL)",
+            """
+            CREATE TABLE org_admins (org_id TEXT NOT NULL REFERENCES organisations(id), member_id TEXT NOT NULL REFERENCES members(id),
+                                     granted_at BIGINT NOT NULL, PRIMARY KEY (org_id, member_id))
+            """,
+            "CREATE INDEX org_admins_by_member ON org_admins(member_id)",
+            """
+            CREATE TABLE org_affiliations (member_id TEXT PRIMARY KEY REFERENCES members(id), org_id TEXT NOT NULL REFERENCES organisations(id),
+                                           confirmed_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX org_affiliations_by_org ON org_affiliations(org_id, member_id)",
+            """
+            CREATE TABLE org_policies (org_id TEXT NOT NULL REFERENCES organisations(id), version BIGINT NOT NULL, markdown TEXT NOT NULL,
+                                       published_at BIGINT NOT NULL, published_by TEXT NOT NULL, PRIMARY KEY (org_id, version))
+            """,
+            "CREATE TRIGGER org_policies_immutable BEFORE UPDATE ON org_policies FOR EACH ROW EXECUTE FUNCTION proviso_refuse_change()",
+            """
+            CREATE TABLE org_campaigns (id BIGSERIAL PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisations(id), message TEXT NOT NULL,
+                                        sent_at BIGINT NOT NULL, sent_by TEXT NOT NULL)
+            """,
+            "CREATE INDEX org_campaigns_by_org ON org_campaigns(org_id, id)",
+            """
+            CREATE TABLE campaign_notices (id BIGSERIAL PRIMARY KEY, campaign_id BIGINT NOT NULL REFERENCES org_campaigns(id),
+                                           member_id TEXT NOT NULL REFERENCES members(id), delivered_at BIGINT NOT NULL,
+                                           read_at BIGINT, acknowledged_at BIGINT)
+            """,
+            "CREATE INDEX campaign_notices_by_member ON campaign_notices(member_id, id)",
+            "CREATE INDEX campaign_notices_by_campaign ON campaign_notices(campaign_id)",
+            """
+            CREATE TABLE member_roles (member_id TEXT NOT NULL REFERENCES members(id), role TEXT NOT NULL, granted_at BIGINT NOT NULL,
+                                       PRIMARY KEY (member_id, role))
+            """,
+            """
+            CREATE TABLE member_profile_fields (member_id TEXT NOT NULL REFERENCES members(id), field TEXT NOT NULL, value TEXT NOT NULL,
+                                                visibility TEXT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (member_id, field))
+            """,
+        ]),
     ]
 
     func migrate() async throws(StoreError) {

@@ -200,6 +200,70 @@ public final class SQLiteStore: ConsentStore {
                 CREATE INDEX email_outbox_pending ON email_outbox(id) WHERE sent_at IS NULL;
                 """)
         }
+        m.registerMigration("009-organisations-roles-profile-fields") { db in
+            try db.execute(sql: """
+                CREATE TABLE organisations (
+                    id         TEXT    PRIMARY KEY,
+                    name       TEXT    NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE org_admins (
+                    org_id     TEXT    NOT NULL REFERENCES organisations(id),
+                    member_id  TEXT    NOT NULL REFERENCES members(id),
+                    granted_at INTEGER NOT NULL,
+                    PRIMARY KEY (org_id, member_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX org_admins_by_member ON org_admins(member_id);
+                CREATE TABLE org_affiliations (
+                    member_id    TEXT    PRIMARY KEY REFERENCES members(id),
+                    org_id       TEXT    NOT NULL REFERENCES organisations(id),
+                    confirmed_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX org_affiliations_by_org ON org_affiliations(org_id, member_id);
+                CREATE TABLE org_policies (
+                    org_id       TEXT    NOT NULL REFERENCES organisations(id),
+                    version      INTEGER NOT NULL,
+                    markdown     TEXT    NOT NULL,
+                    published_at INTEGER NOT NULL,
+                    published_by TEXT    NOT NULL,
+                    PRIMARY KEY (org_id, version)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER org_policies_immutable BEFORE UPDATE ON org_policies
+                    BEGIN SELECT RAISE(ABORT, 'published organisation policies are immutable'); END;
+                CREATE TABLE org_campaigns (
+                    id      INTEGER PRIMARY KEY,
+                    org_id  TEXT    NOT NULL REFERENCES organisations(id),
+                    message TEXT    NOT NULL,
+                    sent_at INTEGER NOT NULL,
+                    sent_by TEXT    NOT NULL
+                );
+                CREATE INDEX org_campaigns_by_org ON org_campaigns(org_id, id);
+                CREATE TABLE campaign_notices (
+                    id              INTEGER PRIMARY KEY,
+                    campaign_id     INTEGER NOT NULL REFERENCES org_campaigns(id),
+                    member_id       TEXT    NOT NULL REFERENCES members(id),
+                    delivered_at    INTEGER NOT NULL,
+                    read_at         INTEGER,
+                    acknowledged_at INTEGER
+                );
+                CREATE INDEX campaign_notices_by_member ON campaign_notices(member_id, id);
+                CREATE INDEX campaign_notices_by_campaign ON campaign_notices(campaign_id);
+                CREATE TABLE member_roles (
+                    member_id  TEXT    NOT NULL REFERENCES members(id),
+                    role       TEXT    NOT NULL,
+                    granted_at INTEGER NOT NULL,
+                    PRIMARY KEY (member_id, role)
+                ) WITHOUT ROWID;
+                CREATE TABLE member_profile_fields (
+                    member_id  TEXT    NOT NULL REFERENCES members(id),
+                    field      TEXT    NOT NULL,
+                    value      TEXT    NOT NULL,
+                    visibility TEXT    NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (member_id, field)
+                ) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 

@@ -21,6 +21,7 @@ public final class MemoryStore: ConsentStore {
     }
 
     let contents = Mutex(Contents())
+    let orgs = OrganisationContents()
 
     public init() {}
 

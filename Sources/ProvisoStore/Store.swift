@@ -54,6 +54,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case corrupt(String)
     /// The write conflicts with what is stored (e.g. a token name already in use).
     case conflict(String)
+    /// An operation names an organisation the store does not have; nothing was written.
+    case unknownOrganisation(String)
 
     public var description: String {
         switch self {
@@ -61,6 +63,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unavailable(why): "store unavailable: \(why)"
         case let .corrupt(why): "store corrupt: \(why)"
         case let .conflict(why): why
+        case let .unknownOrganisation(id): "unknown organisation \"\(id)\""
         }
     }
 }
@@ -350,24 +353,6 @@ public protocol SnapshotStore: Sendable {
     func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse]
 }
 
-/// A post on the platform, as far as Proviso needs it: public profile pages show the public
-/// ones, with the member's AI-usage reservation attached.
-public struct Post: Sendable, Equatable {
-    public var id: String
-    public var memberID: String
-    public var text: String
-    public var visibility: Visibility
-    public var createdAt: Micros
-
-    public init(id: String, memberID: String, text: String, visibility: Visibility, createdAt: Micros) {
-        self.id = id
-        self.memberID = memberID
-        self.text = text
-        self.visibility = visibility
-        self.createdAt = createdAt
-    }
-}
-
 /// Members' posts and public handles, for the public profile pages and their AI-usage signals.
 public protocol ProfileStore: Sendable {
     /// Adds posts (all or none); `.unknownMember` if one names a member the store lacks.
@@ -556,7 +541,8 @@ public func policyPublicationPayload(_ p: Policy) -> String {
 
 /// A complete consent store: ledger + members + tokens + keys + sessions + snapshots +
 /// policies + a fast way to build the projection.
-public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore, PolicyStore, ProfileStore, NoticeStore {
+public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeyStore, SessionStore, SnapshotStore, PolicyStore, ProfileStore, NoticeStore,
+                              OrganisationStore, ExposureStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
 }

@@ -31,7 +31,9 @@ public enum StoreConformance {
     }
 
     /// Every check, in a stable order.
-    public static let checks: [Check] = [
+    public static let checks: [Check] = coreChecks + organisationChecks
+
+    static let coreChecks: [Check] = [
         Check(name: "appends get consecutive sequences and a verifiable chain") { store in
             let r = try await store.append(WriteBatch(members: [member("a"), member("b")],
                                                       events: [choice("a", .genaiImprovement, false, at: t0)],

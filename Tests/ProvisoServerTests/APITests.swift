@@ -48,6 +48,26 @@ final class FlakyStore: ConsentStore {
     func addPosts(_ posts: [Post]) async throws(StoreError) { try check(); try await inner.addPosts(posts) }
     func posts(member: String) async throws(StoreError) -> [Post] { try check(); return try await inner.posts(member: member) }
     func handles() async throws(StoreError) -> [(id: String, handle: String)] { try check(); return try await inner.handles() }
+    func createOrganisation(_ org: Organisation) async throws(StoreError) { try check(); try await inner.createOrganisation(org) }
+    func organisations() async throws(StoreError) -> [Organisation] { try check(); return try await inner.organisations() }
+    func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) { try check(); try await inner.addOrgAdmin(org: org, member: member, at: at) }
+    func administeredOrgs(member: String) async throws(StoreError) -> [String] { try check(); return try await inner.administeredOrgs(member: member) }
+    func setAffiliation(member: String, org: String?, at: Micros) async throws(StoreError) { try check(); try await inner.setAffiliation(member: member, org: org, at: at) }
+    func affiliation(member: String) async throws(StoreError) -> String? { try check(); return try await inner.affiliation(member: member) }
+    func affiliatedMembers(org: String) async throws(StoreError) -> [String] { try check(); return try await inner.affiliatedMembers(org: org) }
+    func publishOrgPolicy(org: String, markdown: String, at: Micros, by: String) async throws(StoreError) -> OrgPolicy { try check(); return try await inner.publishOrgPolicy(org: org, markdown: markdown, at: at, by: by) }
+    func orgPolicies(org: String) async throws(StoreError) -> [OrgPolicy] { try check(); return try await inner.orgPolicies(org: org) }
+    func sendCampaign(org: String, message: String, at: Micros, by: String) async throws(StoreError) -> Campaign { try check(); return try await inner.sendCampaign(org: org, message: message, at: at, by: by) }
+    func campaigns(org: String) async throws(StoreError) -> [Campaign] { try check(); return try await inner.campaigns(org: org) }
+    func campaignNotices(member: String) async throws(StoreError) -> [CampaignNotice] { try check(); return try await inner.campaignNotices(member: member) }
+    func markCampaignNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int { try check(); return try await inner.markCampaignNoticesRead(member: member, at: at) }
+    func acknowledgeCampaign(member: String, notice: Int64, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.acknowledgeCampaign(member: member, notice: notice, at: at) }
+    func grantRole(_ role: MemberRole, member: String, at: Micros) async throws(StoreError) { try check(); try await inner.grantRole(role, member: member, at: at) }
+    func roles(member: String) async throws(StoreError) -> Set<MemberRole> { try check(); return try await inner.roles(member: member) }
+    func profileFields(member: String) async throws(StoreError) -> [ProfileField] { try check(); return try await inner.profileFields(member: member) }
+    func setProfileField(member: String, _ field: ProfileField, at: Micros) async throws(StoreError) { try check(); try await inner.setProfileField(member: member, field, at: at) }
+    func setFieldVisibility(member: String, kind: ProfileFieldKind, visibility: Visibility, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.setFieldVisibility(member: member, kind: kind, visibility: visibility, at: at) }
+    func setPostVisibility(member: String, post: String, visibility: Visibility) async throws(StoreError) -> Bool { try check(); return try await inner.setPostVisibility(member: member, post: post, visibility: visibility) }
 }
 
 import Synchronization

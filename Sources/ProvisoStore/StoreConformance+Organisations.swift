@@ -1,0 +1,124 @@
+public import ProvisoCore
+
+extension StoreConformance {
+    static func seeded(_ store: any ConsentStore, _ ids: [String]) async throws {
+        _ = try await store.append(WriteBatch(members: ids.map { member($0) }, policy: .seed, actor: "test", recordedAt: t0))
+    }
+
+    static let organisationChecks: [Check] = [
+        Check(name: "organisations have unique ids and admins must be known members of known organisations") { store in
+            try await seeded(store, ["a", "b"])
+            try await store.createOrganisation(Organisation(id: "northwind", name: "Northwind", createdAt: t0))
+            try await store.createOrganisation(Organisation(id: "contoso", name: "Contoso", createdAt: t0))
+            do {
+                try await store.createOrganisation(Organisation(id: "northwind", name: "Again", createdAt: t0))
+                throw Failure(message: "a second organisation with the same id must be refused")
+            } catch StoreError.conflict {}
+            let orgs = try await store.organisations()
+            try expect(orgs.map(\.id) == ["contoso", "northwind"] && orgs[1].name == "Northwind", "organisations by id: \(orgs)")
+            try await store.addOrgAdmin(org: "northwind", member: "a", at: t0)
+            try await store.addOrgAdmin(org: "northwind", member: "a", at: t0 + 1)
+            do {
+                try await store.addOrgAdmin(org: "nowhere", member: "a", at: t0)
+                throw Failure(message: "an admin of an unknown organisation must be refused")
+            } catch StoreError.unknownOrganisation(let id) { try expect(id == "nowhere", "the error names the organisation") }
+            do {
+                try await store.addOrgAdmin(org: "contoso", member: "ghost", at: t0)
+                throw Failure(message: "an unknown member cannot be an admin")
+            } catch StoreError.unknownMember {}
+            let administered = try await store.administeredOrgs(member: "a")
+            try expect(administered == ["northwind"], "a administers northwind only: \(administered)")
+            let none = try await store.administeredOrgs(member: "b")
+            try expect(none.isEmpty, "b administers nothing")
+        },
+        Check(name: "a campaign reaches the members affiliated when it is sent and counts reads and acknowledgements") { store in
+            try await seeded(store, ["a", "b", "c", "d"])
+            try await store.createOrganisation(Organisation(id: "northwind", name: "Northwind", createdAt: t0))
+            try await store.createOrganisation(Organisation(id: "contoso", name: "Contoso", createdAt: t0))
+            for m in ["a", "b", "c"] { try await store.setAffiliation(member: m, org: "northwind", at: t0) }
+            try await store.setAffiliation(member: "d", org: "contoso", at: t0)
+            try await store.setAffiliation(member: "c", org: nil, at: t0 + 1)
+            let affiliated = try await store.affiliatedMembers(org: "northwind")
+            try expect(affiliated == ["a", "b"], "c left northwind: \(affiliated)")
+            let aff = try await store.affiliation(member: "d")
+            try expect(aff == "contoso", "d works at contoso")
+            do {
+                try await store.setAffiliation(member: "a", org: "nowhere", at: t0)
+                throw Failure(message: "an affiliation with an unknown organisation must be refused")
+            } catch StoreError.unknownOrganisation {}
+            let kept = try await store.affiliation(member: "a")
+            try expect(kept == "northwind", "a refused affiliation changes nothing")
+            let sent = try await store.sendCampaign(org: "northwind", message: "Please review", at: t0 + 10, by: "member:a")
+            try expect(sent.reached == 2 && sent.read == 0 && sent.acknowledged == 0, "reached the two affiliated: \(sent)")
+            let inbox = try await store.campaignNotices(member: "b")
+            try expect(inbox.count == 1 && inbox[0].orgName == "Northwind" && inbox[0].message == "Please review" && inbox[0].readAt == nil,
+                       "b has the reminder: \(inbox)")
+            let other = try await store.campaignNotices(member: "d")
+            try expect(other.isEmpty, "contoso's member gets nothing")
+            let read = try await store.markCampaignNoticesRead(member: "b", at: t0 + 20)
+            try expect(read == 1, "one reminder marked read")
+            let wrong = try await store.acknowledgeCampaign(member: "d", notice: inbox[0].id, at: t0 + 21)
+            try expect(!wrong, "a member cannot acknowledge someone else's reminder")
+            let ok = try await store.acknowledgeCampaign(member: "b", notice: inbox[0].id, at: t0 + 22)
+            let again = try await store.acknowledgeCampaign(member: "b", notice: inbox[0].id, at: t0 + 30)
+            try expect(ok && again, "acknowledging is allowed and idempotent")
+            let after = try await store.campaignNotices(member: "b")
+            try expect(after[0].acknowledgedAt == t0 + 22, "the first acknowledgement's time is kept")
+            let campaigns = try await store.campaigns(org: "northwind")
+            try expect(campaigns.count == 1 && campaigns[0].reached == 2 && campaigns[0].read == 1 && campaigns[0].acknowledged == 1,
+                       "counts: \(campaigns)")
+            try await store.setAffiliation(member: "d", org: "northwind", at: t0 + 40)
+            let later = try await store.campaignNotices(member: "d")
+            try expect(later.isEmpty, "joining later does not deliver old campaigns")
+            do {
+                _ = try await store.sendCampaign(org: "nowhere", message: "x", at: t0, by: "member:a")
+                throw Failure(message: "a campaign of an unknown organisation must be refused")
+            } catch StoreError.unknownOrganisation {}
+        },
+        Check(name: "organisation policies are versioned per organisation, newest first") { store in
+            try await store.createOrganisation(Organisation(id: "northwind", name: "Northwind", createdAt: t0))
+            try await store.createOrganisation(Organisation(id: "contoso", name: "Contoso", createdAt: t0))
+            let p1 = try await store.publishOrgPolicy(org: "northwind", markdown: "# One", at: t0 + 1, by: "member:a")
+            _ = try await store.publishOrgPolicy(org: "contoso", markdown: "# C", at: t0 + 2, by: "member:c")
+            let p2 = try await store.publishOrgPolicy(org: "northwind", markdown: "# Two", at: t0 + 3, by: "member:a")
+            try expect(p1.version == 1 && p2.version == 2, "versions count per organisation: \(p1.version), \(p2.version)")
+            let list = try await store.orgPolicies(org: "northwind")
+            try expect(list == [p2, p1], "newest first: \(list)")
+        },
+        Check(name: "roles are granted to known members only") { store in
+            try await seeded(store, ["a"])
+            try await store.grantRole(.compliance, member: "a", at: t0)
+            try await store.grantRole(.compliance, member: "a", at: t0 + 1)
+            let roles = try await store.roles(member: "a")
+            try expect(roles == [.compliance], "a is a compliance officer: \(roles)")
+            do {
+                try await store.grantRole(.compliance, member: "ghost", at: t0)
+                throw Failure(message: "a role for an unknown member must be refused")
+            } catch StoreError.unknownMember {}
+        },
+        Check(name: "profile fields and post visibility change only for their owner") { store in
+            try await seeded(store, ["a", "b"])
+            try await store.setProfileField(member: "a", ProfileField(kind: .manager, value: "Dana Boss", visibility: .public), at: t0)
+            try await store.setProfileField(member: "a", ProfileField(kind: .email, value: "a@example.com", visibility: .connections), at: t0)
+            try await store.setProfileField(member: "a", ProfileField(kind: .email, value: "a@example.org", visibility: .public), at: t0 + 1)
+            let fields = try await store.profileFields(member: "a")
+            try expect(fields == [ProfileField(kind: .email, value: "a@example.org", visibility: .public),
+                                  ProfileField(kind: .manager, value: "Dana Boss", visibility: .public)], "fields in kind order: \(fields)")
+            let changed = try await store.setFieldVisibility(member: "a", kind: .manager, visibility: .private, at: t0 + 2)
+            let missing = try await store.setFieldVisibility(member: "b", kind: .manager, visibility: .private, at: t0 + 2)
+            try expect(changed && !missing, "only an existing field of the member changes")
+            let after = try await store.profileFields(member: "a")
+            try expect(after.first { $0.kind == .manager }?.visibility == .private, "manager is now private")
+            do {
+                try await store.setProfileField(member: "ghost", ProfileField(kind: .phone, value: "1", visibility: .public), at: t0)
+                throw Failure(message: "a field of an unknown member must be refused")
+            } catch StoreError.unknownMember {}
+            try await store.addPosts([Post(id: "p1", memberID: "a", text: "Flying to Berlin", visibility: .public, createdAt: t0)])
+            let notMine = try await store.setPostVisibility(member: "b", post: "p1", visibility: .connections)
+            let mine = try await store.setPostVisibility(member: "a", post: "p1", visibility: .connections)
+            try expect(!notMine && mine, "only the author changes a post's audience")
+            let posts = try await store.posts(member: "a")
+            try expect(posts.first?.visibility == .connections, "the post is now for connections")
+        },
+    ]
+}
