@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ProvisoSQLite", targets: ["ProvisoSQLite"]),
         .library(name: "ProvisoGate", targets: ["ProvisoGate"]),
         .library(name: "ProvisoPostgres", targets: ["ProvisoPostgres"]),
+        .library(name: "ProvisoReports", targets: ["ProvisoReports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -53,6 +54,10 @@ let package = Package(
             dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .target(
+            name: "ProvisoReports",
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoGate", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(
             name: "ProvisoAPI",
             dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
             swiftSettings: strict,
@@ -60,7 +65,7 @@ let package = Package(
         .target(
             name: "ProvisoServer",
             dependencies: [
-                "ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoAPI",
+                "ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoReports", "ProvisoAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -73,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "proviso",
             dependencies: [
-                "ProvisoCore", "ProvisoStore", "ProvisoSQLite", "ProvisoPostgres", "ProvisoGate", "ProvisoServer",
+                "ProvisoCore", "ProvisoStore", "ProvisoSQLite", "ProvisoPostgres", "ProvisoGate", "ProvisoReports", "ProvisoServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -91,6 +96,10 @@ let package = Package(
         .testTarget(
             name: "ProvisoGateTests",
             dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ProvisoReportsTests",
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoReports"],
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoStoreTests",
