@@ -18,7 +18,8 @@ struct Proviso: AsyncParsableCommand {
             store, each from its date) may be given before or after the subcommand.
             """,
         subcommands: [ServeCommand.self, MembersCommand.self, SettingsCommand.self, DecideCommand.self, LedgerCommand.self,
-                      PolicyCommand.self, TokensCommand.self, ReceiptCommand.self, GateCommand.self, NoticesCommand.self, EligibleCommand.self])
+                      PolicyCommand.self, TokensCommand.self, ReceiptCommand.self, GateCommand.self, NoticesCommand.self, EligibleCommand.self,
+                      OrgsCommand.self, RolesCommand.self, ReportCommand.self, EvidenceCommand.self])
 
     /// Global options may come before the subcommand (`proviso --database x decide …`);
     /// argument-parser only reads options on the leaf command, so they are moved there.
