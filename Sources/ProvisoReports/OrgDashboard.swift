@@ -6,11 +6,13 @@ public import ProvisoStore
 /// are in the group. It holds no member id and no per-member value by construction, so no
 /// page or API built on it can leak one.
 public struct OrgDashboard: Sendable, Equatable {
-    /// Share of the affiliated members with one setting effectively off.
+    /// Share of the affiliated members with one setting effectively off, among those to whom
+    /// the setting applies (a member outside its regions has nothing to switch); nil when fewer
+    /// than k of them are left.
     public struct SettingShare: Sendable, Equatable {
         public var setting: SettingID
         public var label: String
-        public var offShare: Double
+        public var offShare: Double?
     }
 
     /// Share of the affiliated members whose profile has one exposure finding.
@@ -42,8 +44,14 @@ public struct OrgDashboard: Sendable, Equatable {
         let policy = engine.policy(at: t)
         let settings = k.figure(groupSize: members.count) {
             policy.settings.map { s in
-                let off = members.filter { !engine.status(member: $0, setting: s.id, at: t, in: state, policy: policy).on }.count
-                return SettingShare(setting: s.id, label: s.label, offShare: Double(off) / Double(members.count))
+                var applies = 0, off = 0
+                for m in members {
+                    let st = engine.status(member: m, setting: s.id, at: t, in: state, policy: policy)
+                    if case .notInScope = st.source { continue }
+                    applies += 1
+                    if !st.on { off += 1 }
+                }
+                return SettingShare(setting: s.id, label: s.label, offShare: k.figure(groupSize: applies) { Double(off) / Double(applies) }.value)
             }
         }
         var exposure: GroupFigure<[FindingShare]> = .tooFewToShow

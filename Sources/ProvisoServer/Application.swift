@@ -17,15 +17,18 @@ public struct ServerConfiguration: Sendable {
     /// Mark cookies `Secure` (browsers then send them over HTTPS only): on whenever members
     /// reach the server through TLS, off for the plain-HTTP loopback default.
     public var secureCookies: Bool
+    /// Organisation views show a figure about a group only when it has at least k members.
+    public var kAnonymity: KAnonymity
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, sessionSeconds: Int64 = 12 * 3600,
-                fastDecisions: Bool = true, secureCookies: Bool = false) {
+                fastDecisions: Bool = true, secureCookies: Bool = false, kAnonymity: KAnonymity = .standard) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.sessionSeconds = sessionSeconds
         self.fastDecisions = fastDecisions
         self.secureCookies = secureCookies
+        self.kAnonymity = kAnonymity
     }
 }
 

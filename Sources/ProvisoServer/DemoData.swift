@@ -14,6 +14,8 @@ public enum DemoData {
         public var name: String
         public var region: String
         public var password: String
+        /// What the login shows beyond a member's pages (an organisation admin, compliance).
+        public var role: String?
     }
 
     public static let password = "proviso-demo"
@@ -76,6 +78,8 @@ public enum DemoData {
             ("demo-eu", "Lena Weber", "DE", "Data engineer at Northwind"), ("demo-uk", "Amelia Clarke", "GB", "Recruiter · hiring designers"),
             ("demo-us", "Dana Ruiz", "US", "Engineering manager"), ("demo-ca", "Maya Tremblay", "CA", "UX designer"),
             ("demo-ch", "Nico Keller", "CH", "Privacy counsel"),
+            ("demo-admin", "Olivia Hart", "GB", "Head of Security at Northwind Traders"),
+            ("demo-compliance", "Sam Okafor", "IE", "Data protection officer"),
         ]
         for (i, l) in logins.enumerated() {
             members.append(Member(id: String(900_000 + i), country: l.2, birthDay: today - (30 + i) * 365, handle: l.0, name: l.1, headline: l.3))
@@ -107,6 +111,62 @@ public enum DemoData {
         for i in logins.indices {
             try await store.setPasswordHash(member: String(900_000 + i), hash: hash, at: now)
         }
-        return logins.map { Login(handle: $0.0, name: $0.1, region: RegionGroup(country: $0.2)?.code ?? "ROW", password: password) }
+        let roles = try await seedOrganisations(into: store, members: members, demoIDs: logins.indices.map { String(900_000 + $0) }, now: now, rng: &rng)
+        return logins.enumerated().map { i, l in
+            Login(handle: l.0, name: l.1, region: RegionGroup(country: l.2)?.code ?? "ROW", password: password, role: roles[String(900_000 + i)])
+        }
+    }
+
+    /// The demo's employers: Northwind (about 40 staff, above k), Contoso (about 15), Fabrikam (6,
+    /// below k: its admin sees "too few to show"); profile fields that the checkup has
+    /// something to say about; a compliance officer. Returns the roles of the demo logins.
+    static func seedOrganisations(into store: any ConsentStore, members: [Member], demoIDs: [String], now: Micros,
+                                  rng: inout SplitMix64) async throws(StoreError) -> [String: String] {
+        let orgs = [("northwind", "Northwind Traders", 40), ("contoso", "Contoso", 15), ("fabrikam", "Fabrikam", 6)]
+        let open = members.filter { $0.closedAt == nil && !demoIDs.contains($0.id) }
+        var next = 0
+        for (id, name, size) in orgs {
+            try await store.createOrganisation(Organisation(id: id, name: name, createdAt: now - 90 * Time.microsPerDay))
+            for m in open[next..<next + size] { try await store.setAffiliation(member: m.id, org: id, at: now - 60 * Time.microsPerDay) }
+            next += size
+        }
+        // demo-eu works at Northwind, demo-us at Contoso, demo-ca at Fabrikam; demo-admin runs Northwind, demo-uk Fabrikam.
+        try await store.setAffiliation(member: demoIDs[0], org: "northwind", at: now - 30 * Time.microsPerDay)
+        try await store.setAffiliation(member: demoIDs[2], org: "contoso", at: now - 30 * Time.microsPerDay)
+        try await store.setAffiliation(member: demoIDs[3], org: "fabrikam", at: now - 30 * Time.microsPerDay)
+        try await store.setAffiliation(member: demoIDs[5], org: "northwind", at: now - 30 * Time.microsPerDay)
+        try await store.addOrgAdmin(org: "northwind", member: demoIDs[5], at: now - 30 * Time.microsPerDay)
+        try await store.addOrgAdmin(org: "fabrikam", member: demoIDs[1], at: now - 30 * Time.microsPerDay)
+        try await store.grantRole(.compliance, member: demoIDs[6], at: now - 30 * Time.microsPerDay)
+        _ = try await store.publishOrgPolicy(org: "northwind", markdown: """
+            # Social media at Northwind Traders
+
+            We are proud of what we build, and we want you to talk about it. A few rules keep you and us safe:
+
+            - **Never** post about unreleased products, internal tools or customer names.
+            - Keep your *reporting line* and your colleagues' names off your public profile: they are the raw material of CEO-fraud emails.
+            - Think twice before posting travel plans while you are away.
+
+            Questions? Write to [security@northwind.example](mailto:security@northwind.example).
+            """, at: now - 20 * Time.microsPerDay, by: "member:\(demoIDs[5])")
+        // Profile fields: a realistic mix, so the checkup and the organisation aggregates have findings.
+        let today = Int(now / Time.microsPerDay)
+        let values: [ProfileFieldKind: [String]] = [
+            .email: ["first.last@northwind.example", "me@example.com"], .phone: ["+44 20 7946 0000", "+1 555 0100"],
+            .birthday: ["14 March", "1988-07-02"], .manager: ["Priya Natarajan (VP Engineering)", "Tom Becker"],
+            .colleagues: ["Ana, Luis and Kim on the data platform team"], .projects: ["Migrating billing to the new ledger", "Q3 launch of Atlas"],
+            .tools: ["Okta, Jira, GitLab, Workday", "Salesforce, Slack"], .location: ["Leeds office, 3rd floor", "Berlin HQ"],
+            .travel: ["Web Summit Lisbon, next week"],
+        ]
+        for m in open.prefix(next) + members.filter({ demoIDs.contains($0.id) }) {
+            for kind in ProfileFieldKind.allCases where rng.chance(m.id == demoIDs[0] ? 0.9 : 0.35) {
+                let value = kind == .jobStart ? Time.formatDate(dayNumber: today - rng.int(5...400)) : rng.pick(values[kind] ?? ["—"])
+                let visibility: Visibility = rng.chance(0.6) ? .public : (rng.chance(0.5) ? .connections : .private)
+                try await store.setProfileField(member: m.id, ProfileField(kind: kind, value: value, visibility: visibility), at: now)
+            }
+        }
+        _ = try await store.sendCampaign(org: "northwind", message: "Please review your AI-training and advertising settings, and our social media policy.",
+                                         at: now - 10 * Time.microsPerDay, by: "member:\(demoIDs[5])")
+        return [demoIDs[5]: "admin of Northwind Traders", demoIDs[1]: "admin of Fabrikam (below k)", demoIDs[6]: "compliance officer"]
     }
 }

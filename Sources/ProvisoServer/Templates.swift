@@ -1,5 +1,6 @@
 /// The member pages' templates and stylesheet, embedded so the binary is self-contained.
-/// Mustache escapes every `{{value}}`; nothing here uses the unescaped `{{{…}}}` form.
+/// Mustache escapes every `{{value}}`. The unescaped `{{{…}}}` form is used only for HTML
+/// that ProvisoReports built with every value escaped (rendered Markdown, the report's tables and charts).
 enum Templates {
     static let head = """
         <!doctype html>
@@ -21,6 +22,10 @@ enum Templates {
             <a href="/receipts"{{#onReceipts}} aria-current="page"{{/onReceipts}}>Receipts</a>
             <a href="/data-use"{{#onDataUse}} aria-current="page"{{/onDataUse}}>How your data was used</a>
             <a href="/notices"{{#onNotices}} aria-current="page"{{/onNotices}}>Notices{{#unread}} <span class="badge" aria-label="{{unread}} unread">{{unread}}</span>{{/unread}}</a>
+            <a href="/checkup"{{#onCheckup}} aria-current="page"{{/onCheckup}}>Profile checkup</a>
+            <a href="/organisation"{{#onOrganisation}} aria-current="page"{{/onOrganisation}}>Employer</a>
+            {{#adminOrgs}}<a href="/orgs/{{id}}"{{#current}} aria-current="page"{{/current}}>Admin: {{name}}</a>{{/adminOrgs}}
+            {{#compliance}}<a href="/compliance"{{#onCompliance}} aria-current="page"{{/onCompliance}}>Compliance</a>{{/compliance}}
             <form method="post" action="/logout" class="inline">
               <input type="hidden" name="csrf" value="{{csrf}}">
               <button type="submit" class="link">Sign out {{name}}</button>
@@ -153,6 +158,29 @@ enum Templates {
         <section class="card">
           <p>When a new privacy policy would use more of your data, you are told here before it takes effect, with time
              to change your settings. Your earlier choices always stand.</p>
+          {{#justAcknowledged}}<p class="notice" role="status">Thank you: your acknowledgement is recorded. Your settings are unchanged.</p>{{/justAcknowledged}}
+          {{#hasReminders}}
+          <h2>From your employer</h2>
+          <p class="muted">Your employer cannot see or change your settings; it only sees how many people acknowledged a reminder.</p>
+          <ul class="uses">
+          {{#reminders}}
+            <li class="reminder{{#unread}} unread{{/unread}}" id="reminder-{{id}}">
+              <strong>{{orgName}} asks you to review your AI-training and advertising settings</strong>{{#unread}} <span class="badge">new</span>{{/unread}}<br>
+              <span class="muted">{{when}}</span>
+              <p class="message">{{message}}</p>
+              <a href="/settings#genai-improvement">Review your settings</a>{{#policyLink}} · <a href="{{policyLink}}">Read {{orgName}}'s social media policy</a>{{/policyLink}}
+              {{^acknowledged}}
+              <form method="post" action="/notices/reminders/{{id}}/acknowledge" class="inline">
+                <input type="hidden" name="csrf" value="{{csrf}}">
+                <button type="submit">Acknowledge</button>
+              </form>
+              {{/acknowledged}}
+              {{#acknowledged}}<p class="muted">You acknowledged this on {{acknowledged}}.</p>{{/acknowledged}}
+            </li>
+          {{/reminders}}
+          </ul>
+          <h2>Policy changes</h2>
+          {{/hasReminders}}
           {{^notices}}<p>No notices.</p>{{/notices}}
           <ul class="uses">
           {{#notices}}
@@ -173,6 +201,141 @@ enum Templates {
           {{/notices}}
           </ul>
         </section>
+        {{> foot}}
+        """
+
+    static let organisation = """
+        {{> head}}
+        <h1>Employer</h1>
+        {{#saved}}<p class="notice" role="status">{{saved}}</p>{{/saved}}
+        <section class="card">
+          <p>Confirming your current employer lets it send you reminders about your privacy settings and counts you in its
+             anonymous statistics (shown only for groups of at least {{k}} people). Your employer can never see or change your
+             settings, your history or your profile checkup.</p>
+          {{#current}}
+          <p>Current employer: <strong>{{name}}</strong>. <a href="/orgs/{{id}}/policy">Read its social media policy</a>.</p>
+          <form method="post" action="/organisation" class="inline">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="org" value="">
+            <button type="submit">I no longer work here</button>
+          </form>
+          {{/current}}
+          <form method="post" action="/organisation">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label for="org">Current employer</label>
+            <select id="org" name="org" required>
+              {{#orgs}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/orgs}}
+            </select>
+            <label class="check"><input type="checkbox" name="confirm" value="yes" required> I confirm I currently work here</label>
+            <button type="submit" class="primary">Confirm employer</button>
+          </form>
+        </section>
+        {{> foot}}
+        """
+
+    static let orgPolicy = """
+        {{> head}}
+        <h1>{{orgName}}: social media policy</h1>
+        <section class="card">
+          {{#policy}}
+          <p class="muted">Version {{version}}, published {{when}}.</p>
+          <div class="markdown">{{{html}}}</div>
+          {{/policy}}
+          {{^policy}}<p>{{orgName}} has not published a social media policy yet.</p>{{/policy}}
+        </section>
+        {{> foot}}
+        """
+
+    static let orgAdmin = """
+        {{> head}}
+        <h1>{{orgName}}</h1>
+        {{#flash}}<p class="notice" role="status">{{flash}}</p>{{/flash}}
+        <p class="muted">You see counts and aggregates only. You cannot see or change any member's settings, and nothing is shown
+           about a group smaller than {{k}} people.</p>
+        <section class="card" aria-labelledby="reach">
+          <h2 id="reach">Reminder campaigns</h2>
+          <p><span id="affiliated">{{affiliated}}</span> members have confirmed {{orgName}} as their employer.</p>
+          <form method="post" action="/orgs/{{orgID}}/campaigns">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label for="message">Message to every affiliated member</label>
+            <textarea id="message" name="message" rows="3" maxlength="2000" required>Please take two minutes to review your AI-training and advertising settings, and our social media policy.</textarea>
+            <button type="submit" class="primary">Send reminder</button>
+          </form>
+          {{^campaigns}}<p>No reminders sent yet.</p>{{/campaigns}}
+          {{#hasCampaigns}}
+          <table id="campaigns">
+            <thead><tr><th scope="col">Sent</th><th scope="col">Message</th><th scope="col">Reached</th><th scope="col">Read</th><th scope="col">Acknowledged</th></tr></thead>
+            <tbody>
+            {{#campaigns}}<tr><td>{{when}}</td><td>{{message}}</td><td class="reached">{{reached}}</td><td class="read">{{read}}</td><td class="acknowledged">{{acknowledged}}</td></tr>{{/campaigns}}
+            </tbody>
+          </table>
+          {{/hasCampaigns}}
+        </section>
+        <section class="card" aria-labelledby="settings-share">
+          <h2 id="settings-share">Settings switched off among affiliated members</h2>
+          {{#tooFew}}<p id="too-few" class="muted">Too few to show: fewer than {{k}} members are affiliated.</p>{{/tooFew}}
+          {{#shares}}
+          <table id="shares"><thead><tr><th scope="col">Setting</th><th scope="col">Switched off</th></tr></thead><tbody>
+          {{#settings}}<tr data-setting="{{setting}}"><td>{{label}}</td><td>{{percent}}</td></tr>{{/settings}}
+          </tbody></table>
+          {{/shares}}
+        </section>
+        <section class="card" aria-labelledby="exposure">
+          <h2 id="exposure">Profile exposure to AI-assisted phishing</h2>
+          {{#tooFew}}<p class="muted">Too few to show.</p>{{/tooFew}}
+          {{#findings}}
+          <table><thead><tr><th scope="col">What public profiles give away</th><th scope="col">Share of members</th></tr></thead><tbody>
+          {{#rows}}<tr><td>{{rule}}</td><td>{{percent}}</td></tr>{{/rows}}
+          </tbody></table>
+          <p class="muted">Members can review and fix these themselves on their Profile checkup page.</p>
+          {{/findings}}
+        </section>
+        <section class="card" aria-labelledby="policy">
+          <h2 id="policy">Social media policy</h2>
+          {{#latest}}<p class="muted">Version {{version}}, published {{when}}. <a href="/orgs/{{orgID}}/policy">View as members see it</a></p>{{/latest}}
+          <form method="post" action="/orgs/{{orgID}}/policies">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label for="markdown">Policy (Markdown)</label>
+            <textarea id="markdown" name="markdown" rows="10" required>{{markdown}}</textarea>
+            <button type="submit">Publish new version</button>
+          </form>
+        </section>
+        {{> foot}}
+        """
+
+    static let checkup = """
+        {{> head}}
+        <h1>Profile checkup</h1>
+        {{#flash}}<p class="notice" role="status">{{flash}}</p>{{/flash}}
+        <section class="card">
+          <p>What your profile tells someone writing you a convincing phishing message — now easy to automate with AI. Each
+             finding is scored 1–10 by how useful it is to an attacker. The check runs here, on rules anyone can read; nothing is
+             sent anywhere.</p>
+          {{^findings}}<p id="no-findings">Nothing on your profile stands out. Well done.</p>{{/findings}}
+          <ul class="uses" id="findings">
+          {{#findings}}
+            <li data-rule="{{rule}}">
+              <strong>{{title}}</strong> <span class="score" aria-label="score {{score}} of 10">{{score}}/10</span><br>
+              <span class="muted">Visible to {{audience}}.</span>
+              <p>{{why}}</p>
+              <form method="post" action="{{action}}" class="inline">
+                <input type="hidden" name="csrf" value="{{csrf}}">
+                <input type="hidden" name="visibility" value="{{fixTo}}">
+                <button type="submit">{{fixLabel}}</button>
+              </form>
+            </li>
+          {{/findings}}
+          </ul>
+        </section>
+        {{> foot}}
+        """
+
+    static let compliance = """
+        {{> head}}
+        <h1>Compliance</h1>
+        <p class="muted">Figures computed from the ledger as of this page. Download: <a href="/compliance/report.csv">CSV</a> ·
+           <a href="/compliance/report.json">JSON</a>. The same figures: <code>proviso report --format csv|json|html</code>.</p>
+        <div class="report">{{{reportHTML}}}</div>
         {{> foot}}
         """
 
@@ -204,6 +367,12 @@ enum Templates {
         """
 
     static let css = """
+        table.report td, table.report th { font-size: .85rem; }
+        svg.chart { max-width: 680px; width: 100%; height: auto; }
+        .score { font-weight: 700; color: #b42318; }
+        .markdown h3, .markdown h4 { margin-bottom: .25rem; }
+        label.check { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
+        textarea { width: 100%; font: inherit; padding: .5rem; border: 1px solid var(--line); border-radius: 6px; }
         :root { --ink: #1d2226; --muted: #5e6a73; --line: #dfe3e8; --bg: #f4f2ee; --card: #fff; --brand: #0a66c2; --on: #057642; --off: #8c8c8c; }
         * { box-sizing: border-box; }
         body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }

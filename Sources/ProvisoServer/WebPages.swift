@@ -26,7 +26,9 @@ struct WebPages: Sendable {
         self.now = now
         var library = MustacheLibrary()
         for (name, text) in [("head", Templates.head), ("foot", Templates.foot), ("login", Templates.login), ("settings", Templates.settings),
-                             ("history", Templates.history), ("receipts", Templates.receipts), ("dataUse", Templates.dataUse), ("profile", Templates.profile), ("notices", Templates.notices), ("error", Templates.error)] {
+                             ("history", Templates.history), ("receipts", Templates.receipts), ("dataUse", Templates.dataUse), ("profile", Templates.profile), ("notices", Templates.notices), ("error", Templates.error),
+                             ("organisation", Templates.organisation), ("orgPolicy", Templates.orgPolicy), ("orgAdmin", Templates.orgAdmin),
+                             ("checkup", Templates.checkup), ("compliance", Templates.compliance)] {
             try library.register(text, named: name)
         }
         self.library = library
@@ -57,6 +59,7 @@ struct WebPages: Sendable {
         router.post("/notices/:id/confirm") { request, context in
             try await page { m in try await confirmNotice(m, id: context.parameters.get("id") ?? "", request: request) }
         }
+        addOrganisationRoutes(to: router)
         router.get("/in/:handle") { _, context in try await profilePage(handle: context.parameters.get("handle") ?? "") }
         router.get("/robots.txt") { _, _ in
             let handles = try await AIUsageSignals.reservedHandles(service, now: now())
@@ -104,10 +107,16 @@ struct WebPages: Sendable {
     /// Runs a page for the signed-in member, or sends them to sign in.
     func page(_ body: (MemberContext) async throws -> Response) async throws -> Response {
         guard let session = CurrentRequest.session else { return Self.redirect("/login") }
-        let name = (try? await service.store.member(session.memberID))??.name ?? session.memberID
-        let unread = (try? await service.store.notices(member: session.memberID).filter { $0.readAt == nil }.count) ?? 0
+        let id = session.memberID
+        let name = (try? await service.store.member(id))??.name ?? id
+        let unread = ((try? await service.store.notices(member: id).filter { $0.readAt == nil }.count) ?? 0)
+            + ((try? await service.store.campaignNotices(member: id).filter { $0.readAt == nil }.count) ?? 0)
+        let administered = (try? await service.store.administeredOrgs(member: id)) ?? []
+        let orgs = administered.isEmpty ? [] : ((try? await service.store.organisations()) ?? []).filter { administered.contains($0.id) }
+        let compliance = (try? await service.store.roles(member: id).contains(.compliance)) ?? false
         do {
-            return try await body(MemberContext(id: session.memberID, name: name, csrf: session.csrfToken, unread: unread))
+            return try await body(MemberContext(id: id, name: name, csrf: session.csrfToken, unread: unread,
+                                                adminOrgs: orgs.map { ($0.id, $0.name) }, compliance: compliance))
         } catch let e as APIError {
             return errorPage(e.status, e.detail)
         }
@@ -117,12 +126,22 @@ struct WebPages: Sendable {
         var id: String
         var name: String
         var csrf: String
-        /// Unread notices, for the badge beside "Notices".
+        /// Unread notices and reminders, for the badge beside "Notices".
         var unread = 0
+        /// Organisations the member administers (id, name), for the navigation.
+        var adminOrgs: [(id: String, name: String)] = []
+        /// Whether the member has the compliance role.
+        var compliance = false
 
-        func values(_ page: String) -> [String: Any] {
+        func values(_ page: String, currentOrg: String? = nil) -> [String: Any] {
             var v: [String: Any] = ["member": true, "name": name, "csrf": csrf, "on\(page)": true]
             if unread > 0 { v["unread"] = unread }
+            v["adminOrgs"] = adminOrgs.map { o -> [String: Any] in
+                var item: [String: Any] = ["id": o.id, "name": o.name]
+                if o.id == currentOrg { item["current"] = true }
+                return item
+            }
+            if compliance { v["compliance"] = true }
             return v
         }
     }
@@ -324,8 +343,13 @@ struct WebPages: Sendable {
         values["title"] = "Notices"
         values["notices"] = rows
         if request.uri.queryParameters.get("confirmed") != nil { values["justConfirmed"] = true }
+        if request.uri.queryParameters.get("acknowledged") != nil { values["justAcknowledged"] = true }
+        let reminders = try await reminderRows(m)
+        values["reminders"] = reminders
+        values["hasReminders"] = !reminders.isEmpty
         let response = html("notices", values)
         _ = try? await service.store.markNoticesRead(member: m.id, at: t)
+        _ = try? await service.store.markCampaignNoticesRead(member: m.id, at: t)
         return response
     }
 

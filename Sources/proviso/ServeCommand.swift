@@ -32,9 +32,11 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 if let logins = try await DemoData.seed(into: ctx.store, policy: ctx.policy, now: Time.now()) {
                     Output.stderr.line("proviso: demo platform seeded. Sign in at http://\(host):\(port)/login as any of (password \(DemoData.password)):")
-                    for l in logins { Output.stderr.line("  \(l.handle.padding(toLength: 9, withPad: " ", startingAt: 0))  \(l.name) (\(l.region))") }
+                    for l in logins {
+                        Output.stderr.line("  \(l.handle.padding(toLength: 15, withPad: " ", startingAt: 0))  \(l.name) (\(l.region))\(l.role.map { ", " + $0 } ?? "")")
+                    }
                 } else {
-                    Output.stderr.line("proviso: \(globals.databaseName) already has members; the demo was not seeded again. Demo logins (if seeded earlier): demo-eu, demo-uk, demo-us, demo-ca, demo-ch, password \(DemoData.password)")
+                    Output.stderr.line("proviso: \(globals.databaseName) already has members; the demo was not seeded again. Demo logins (if seeded earlier): demo-eu, demo-uk, demo-us, demo-ca, demo-ch, demo-admin, demo-compliance, password \(DemoData.password)")
                 }
             } catch {
                 throw CLIError("cannot seed the demo: \(error)")

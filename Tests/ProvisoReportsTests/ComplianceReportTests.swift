@@ -127,6 +127,8 @@ struct Fixture {
         let d = try await Self.dashboard(store, state)
         let ai = try #require(d.settings.value?.first { $0.setting == .genaiImprovement })
         #expect(ai.offShare == 0.3)
+        let affiliates = try #require(d.settings.value?.first { $0.setting == .adsShareAffiliates })
+        #expect(affiliates.offShare == 0, "all ten GB members can share with affiliates, none turned it off")
         let manager = try #require(d.exposure.value?.first { $0.rule == "reporting-line" })
         #expect(manager.share == 0.1)
     }
