@@ -4,9 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: SQLite headers for GRDB; Chromium and its driver for the browser test;
-# PostgreSQL for the store conformance suite against a real server.
+# PostgreSQL for the store conformance suite against a real server; OpenSSL to check that an
+# evidence archive verifies without Proviso.
 need=()
-for pkg in libsqlite3-dev chromium chromium-driver postgresql; do
+for pkg in libsqlite3-dev chromium chromium-driver postgresql openssl; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -7,8 +7,17 @@ extension ComplianceReport {
     /// compliance dashboard embeds it, `proviso report --format html` wraps it in a page.
     public func htmlFragment(labels policy: Policy) -> String {
         func pct(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
-        var h = "<section class=\"card\"><h2>Members in scope and effective settings</h2>"
-        h += "<p class=\"muted\">As of \(HTML.escape(Time.formatRFC3339(asOf))) · policy \(HTML.escape(policyVersion)) · ledger sequence \(ledgerSeq)</p>"
+        var h = ""
+        h += "<section class=\"card\"><h2>Opt-out share over time</h2><p class=\"muted\">As of \(HTML.escape(Time.formatRFC3339(asOf))) · policy \(HTML.escape(policyVersion)) · ledger sequence \(ledgerSeq)</p>"
+        for p in policy.purposes {
+            let lines = series.filter { $0.purpose == p.id }
+            guard !lines.isEmpty else { continue }
+            let title = "\(policy.label(of: p.gatedBy)) (\(p.id.code)): share switched off"
+            h += "<figure><h3>\(HTML.escape(policy.label(of: p.gatedBy)))</h3>" + Charts.optOutChart(title: title, points: points, series: lines.map { ($0.region.code, Int($0.region.rawValue), $0.offShare) })
+            h += "<figcaption>\(HTML.escape(title)), by region group; months without members in scope are left out.</figcaption></figure>"
+        }
+        h += "</section>"
+        h += "<section class=\"card\"><h2>Members in scope and effective settings</h2>"
         h += "<table class=\"report\"><thead><tr><th scope=\"col\">Region group</th><th scope=\"col\">Purpose</th><th scope=\"col\">In scope</th>"
         h += "<th scope=\"col\">On</th><th scope=\"col\">Off</th><th scope=\"col\">Off share</th><th scope=\"col\">Sources</th>"
         h += "<th scope=\"col\">Minors excluded</th><th scope=\"col\">Choices by channel</th></tr></thead><tbody>"
@@ -20,15 +29,7 @@ extension ComplianceReport {
             h += "<td>\(HTML.escape(channels.isEmpty ? "none" : channels))</td></tr>"
         }
         h += "</tbody></table></section>"
-        h += "<section class=\"card\"><h2>Opt-out share over time</h2>"
-        for p in policy.purposes {
-            let lines = series.filter { $0.purpose == p.id }
-            guard !lines.isEmpty else { continue }
-            let title = "\(policy.label(of: p.gatedBy)) (\(p.id.code)): share switched off"
-            h += "<figure>" + Charts.optOutChart(title: title, points: points, series: lines.map { ($0.region.code, $0.offShare) })
-            h += "<figcaption>\(HTML.escape(title)), by region group; months without members in scope are left out.</figcaption></figure>"
-        }
-        h += "</section><section class=\"card\"><h2>Notices before each change</h2>"
+        h += "<section class=\"card\"><h2>Notices before each change</h2>"
         if notices.isEmpty {
             h += "<p>No policy version has required notices yet.</p>"
         } else {

@@ -9,7 +9,8 @@ work=$(mktemp -d)
 db="$work/proviso.sqlite"
 "$BIN" members import examples/members.jsonl --database "$db" >/dev/null
 "$BIN" settings import examples/choices.jsonl --database "$db" >/dev/null
-token=$("$BIN" tokens create --name fuzz --scope decisions:read members:admin policy:admin gate:run --database "$db" 2>/dev/null)
+"$BIN" orgs create northwind --name "Northwind Traders" --database "$db" >/dev/null
+token=$("$BIN" tokens create --name fuzz --scope decisions:read members:admin policy:admin gate:run reports:read --database "$db" 2>/dev/null)
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" serve --port "$port" --database "$db" >"$work/serve.log" 2>&1 &
 pid=$!
