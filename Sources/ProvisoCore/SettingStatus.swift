@@ -77,3 +77,39 @@ extension DecisionEngine {
         return own
     }
 }
+
+/// Where an effective value comes from, without the words: what reports count, per member,
+/// millions of times, so it builds no strings.
+public enum EffectiveSource: String, Sendable, CaseIterable {
+    case memberChoiceOn = "member-choice-on"
+    case memberChoiceOff = "member-choice-off"
+    case gpc
+    case defaultOn = "default-on"
+    case defaultOff = "default-off"
+    case notInScope = "not-in-scope"
+    case dependency
+
+    public var code: String { rawValue }
+}
+
+extension DecisionEngine {
+    /// The same answer as `status(member:setting:at:in:policy:)` — value and kind of source —
+    /// without formatting the explanation.
+    public func effective(member m: Int32, setting: SettingID, at t: Micros, in s: ConsentState, policy p: Policy) -> (on: Bool, source: EffectiveSource) {
+        let own: (on: Bool, source: EffectiveSource)
+        if let c = s.latestChoice(member: m, setting: setting, at: t) {
+            own = !c.on && c.channel == .gpc ? (false, .gpc) : (c.on, c.on ? .memberChoiceOn : .memberChoiceOff)
+        } else {
+            let d = p.settingDefaults[Int(setting.rawValue) * RegionGroup.allCases.count + Int(s.region(of: m).rawValue)]
+            own = d.present && t >= d.inScopeFrom ? (d.defaultOn, d.defaultOn ? .defaultOn : .defaultOff) : (false, .notInScope)
+        }
+        guard own.on else { return own }
+        var deps = p.dependencyMasks[Int(setting.rawValue)]
+        while deps != 0 {
+            let d = SettingID(rawValue: UInt8(deps.trailingZeroBitCount))!
+            deps &= deps - 1
+            if !isOn(member: m, setting: d, at: t, in: s, policy: p) { return (false, .dependency) }
+        }
+        return own
+    }
+}

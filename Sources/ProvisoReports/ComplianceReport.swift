@@ -54,17 +54,6 @@ public struct ComplianceReport: Sendable, Equatable {
     public var points: [Micros]
     public var series: [Series]
 
-    /// Source code of an effective setting, as the report counts it.
-    static func sourceCode(_ s: SettingStatus) -> String {
-        switch s.source {
-        case .memberChoice: s.on ? "member-choice-on" : "member-choice-off"
-        case .gpc: "gpc"
-        case let .regionalDefault(on, _): on ? "default-on" : "default-off"
-        case .notInScope: "not-in-scope"
-        case .dependency: "dependency"
-        }
-    }
-
     /// Monthly points: the first day of each of the `months` months before `t`, then `t`.
     public static func monthlyPoints(endingAt t: Micros, months: Int) -> [Micros] {
         let (y, m, _) = Time.civil(dayNumber: Int(t / Time.microsPerDay))
@@ -93,37 +82,59 @@ public struct ComplianceReport: Sendable, Equatable {
                 scopes.append(Scope(region: r, purpose: p.id, inScope: 0, on: 0, off: 0, sources: [:], minorsExcluded: 0, choicesByChannel: [:]))
             }
         }
+        // Per region group, the report rows that concern it, so each member is visited once per
+        // point; counts go into flat arrays (no hashing, no copies of policy values per member).
+        var byRegion = [[ReportRow]](repeating: [], count: RegionGroup.allCases.count)
+        for (k, row) in scopes.enumerated() {
+            guard let def = policy.purpose(row.purpose), let rule = policy.rule(row.purpose, row.region) else { continue }
+            byRegion[Int(row.region.rawValue)].append(ReportRow(index: k, gate: def.gatedBy, excludeMinors: def.excludeMinors,
+                                                          from: Time.micros(dayNumber: rule.inScopeFrom)))
+        }
+        let sourceKinds = EffectiveSource.allCases
+        var sources = [Int](repeating: 0, count: scopes.count * sourceKinds.count)
+        var channels = [Int](repeating: 0, count: scopes.count * Channel.allCases.count)
         for i in 0..<Int32(state.memberCount) {
             if let closed = state.closingTime(of: i), closed <= t { continue }
-            let region = state.region(of: i)
+            let rows = byRegion[Int(state.region(of: i).rawValue)]
+            guard !rows.isEmpty else { continue }
             let history = state.history(member: i)
-            for (pi, p) in policy.purposes.enumerated() {
-                let k = index[Int(region.rawValue) * policy.purposes.count + pi]
-                guard k >= 0, let rule = policy.rule(p.id, region) else { continue }
-                for c in history where c.setting == p.gatedBy && c.effectiveAt <= t {
-                    scopes[k].choicesByChannel[c.channel.code, default: 0] += 1
+            let minor = state.isSuspectedMinor(i) || t < state.adultAt(i)
+            for r in rows {
+                for c in history where c.setting == r.gate && c.effectiveAt <= t {
+                    channels[r.index * Channel.allCases.count + Int(c.channel.rawValue)] += 1
                 }
-                guard Time.micros(dayNumber: rule.inScopeFrom) <= t else { continue }
-                let st = engine.status(member: i, setting: p.gatedBy, at: t, in: state, policy: policy)
-                scopes[k].inScope += 1
-                if st.on { scopes[k].on += 1 } else { scopes[k].off += 1 }
-                scopes[k].sources[sourceCode(st), default: 0] += 1
-                if p.excludeMinors, state.isSuspectedMinor(i) || t < state.adultAt(i) { scopes[k].minorsExcluded += 1 }
+                guard r.from <= t else { continue }
+                let e = engine.effective(member: i, setting: r.gate, at: t, in: state, policy: policy)
+                scopes[r.index].inScope += 1
+                if e.on { scopes[r.index].on += 1 } else { scopes[r.index].off += 1 }
+                sources[r.index * sourceKinds.count + sourceKinds.firstIndex(of: e.source)!] += 1
+                if r.excludeMinors, minor { scopes[r.index].minorsExcluded += 1 }
+            }
+        }
+        for k in scopes.indices {
+            for (j, kind) in sourceKinds.enumerated() where sources[k * sourceKinds.count + j] > 0 {
+                scopes[k].sources[kind.code] = sources[k * sourceKinds.count + j]
+            }
+            for (j, channel) in Channel.allCases.enumerated() where channels[k * Channel.allCases.count + j] > 0 {
+                scopes[k].choicesByChannel[channel.code] = channels[k * Channel.allCases.count + j]
             }
         }
         let points = monthlyPoints(endingAt: t, months: months)
         var series: [Series] = scopes.map { Series(region: $0.region, purpose: $0.purpose, offShare: []) }
         for point in points {
             let pp = engine.policy(at: point)
+            var rowsAt = [[(row: Int, gate: SettingID)]](repeating: [], count: RegionGroup.allCases.count)
+            for (k, row) in scopes.enumerated() {
+                guard let def = pp.purpose(row.purpose), let rule = pp.rule(row.purpose, row.region),
+                      Time.micros(dayNumber: rule.inScopeFrom) <= point else { continue }
+                rowsAt[Int(row.region.rawValue)].append((k, def.gatedBy))
+            }
             var inScope = [Int](repeating: 0, count: scopes.count), off = inScope
             for i in 0..<Int32(state.memberCount) {
                 if let closed = state.closingTime(of: i), closed <= point { continue }
-                let region = state.region(of: i)
-                for (k, s) in scopes.enumerated() where s.region == region {
-                    guard let def = pp.purpose(s.purpose), let rule = pp.rule(s.purpose, region),
-                          Time.micros(dayNumber: rule.inScopeFrom) <= point else { continue }
+                for (k, gate) in rowsAt[Int(state.region(of: i).rawValue)] {
                     inScope[k] += 1
-                    if !engine.status(member: i, setting: def.gatedBy, at: point, in: state, policy: pp).on { off[k] += 1 }
+                    if !engine.isOn(member: i, setting: gate, at: point, in: state, policy: pp) { off[k] += 1 }
                 }
             }
             for k in series.indices { series[k].offShare.append(inScope[k] == 0 ? nil : Double(off[k]) / Double(inScope[k])) }
@@ -136,4 +147,13 @@ public struct ComplianceReport: Sendable, Equatable {
         return ComplianceReport(asOf: t, policyVersion: policy.version, ledgerSeq: state.ledgerSeq, scopes: scopes,
                                 notices: try await store.noticeReport(), snapshots: snapshots, points: points, series: series)
     }
+}
+
+/// One report row as the member pass needs it: where to count, which setting, whether minors
+/// are excluded, and since when the region is in scope.
+struct ReportRow {
+    var index: Int
+    var gate: SettingID
+    var excludeMinors: Bool
+    var from: Micros
 }

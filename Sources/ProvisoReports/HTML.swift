@@ -1,5 +1,3 @@
-public import ProvisoCore
-
 /// Escaping for HTML built in Swift (charts, rendered Markdown, the report): every piece of
 /// text goes through here, so a member's name or an admin's Markdown can never become markup.
 public enum HTML {

@@ -198,3 +198,36 @@ func memberCopy(_ s: ConsentState, _ i: Int32) -> Member {
         }
     }
 }
+
+@Suite struct EffectiveSourceProperties {
+    /// Reports count sources with `effective`, pages explain them with `status`: they must agree
+    /// on the value and the kind of source for every member, setting, policy and time.
+    @Test func theCheapEffectiveValueAgreesWithTheExplainedStatus() async {
+        await propertyCheck(count: 150, input: Gen.int(in: 0...Int.max), Gen.int(in: 17000...21000)) { seed, dayNumber in
+            var rng = SplitMix64(seed: UInt64(seed))
+            let policy: Policy
+            do { policy = try Policy.parse(randomPolicyText(&rng, allowForbidden: false).text) } catch {
+                Issue.record("the generator made an invalid policy: \(error)")
+                return
+            }
+            let engine = DecisionEngine(policy: policy)
+            let (state, _) = randomState(&rng, members: 12, events: 60)
+            let t = Time.micros(dayNumber: dayNumber)
+            for m in Int32(0)..<12 {
+                for s in policy.settings.map(\.id) {
+                    let e = engine.effective(member: m, setting: s, at: t, in: state, policy: policy)
+                    let st = engine.status(member: m, setting: s, at: t, in: state, policy: policy)
+                    let expected: EffectiveSource = switch st.source {
+                    case .memberChoice: st.on ? .memberChoiceOn : .memberChoiceOff
+                    case .gpc: .gpc
+                    case let .regionalDefault(on, _): on ? .defaultOn : .defaultOff
+                    case .notInScope: .notInScope
+                    case .dependency: .dependency
+                    }
+                    #expect(e.on == st.on && e.source == expected)
+                    #expect(e.on == engine.isOn(member: m, setting: s, at: t, in: state, policy: policy))
+                }
+            }
+        }
+    }
+}
