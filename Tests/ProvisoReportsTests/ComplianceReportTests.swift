@@ -133,3 +133,48 @@ struct Fixture {
         #expect(manager.share == 0.1)
     }
 }
+
+@Suite struct ReportAgreesWithTheLedger {
+    /// Random members and choices; the AI-training opt-out share per region is recomputed naively
+    /// from the ledger events themselves (latest choice by effective time, then sequence) and
+    /// must equal the report's figure, its CSV line and its chart's last point.
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func theChartAndTheCSVAgreeWithANaiveReplayOfTheLedger(_ seed: Int) async throws {
+        var rng = SplitMix64(seed: UInt64(seed))
+        let store = MemoryStore()
+        let countries = ["DE", "FR", "GB", "CH", "CA", "HK", "US", "BR"]
+        let members = (0..<60).map { Fixture.member("m\($0)", rng.pick(countries)) }
+        var events: [EventDraft] = []
+        for _ in 0..<150 {
+            let m = rng.pick(members)
+            let at = Time.micros(dayNumber: Time.parseDate("2025-01-01")! + rng.int(0...560)) + Int64(rng.int(0...86_399)) * Time.microsPerSecond
+            events.append(.choice(member: m.id, setting: .genaiImprovement, on: rng.chance(0.4), at: at, channel: rng.chance(0.5) ? .web : .api,
+                                  actor: "member:\(m.id)", policyVersion: Policy.seed.version))
+        }
+        _ = try await store.append(WriteBatch(members: members, events: events, policy: .seed, actor: "test", recordedAt: Fixture.t0))
+        let at = Fixture.at
+        let report = try await ComplianceReport.build(engine: DecisionEngine(policy: .seed), state: try await store.loadState(), store: store, at: at, months: 3)
+        // The naive replay: every ledger event, in ledger order.
+        var latest: [String: (effective: Micros, seq: Int64, on: Bool)] = [:]
+        for e in try await store.events(after: 0, limit: 10_000) where e.kind == .settingChanged && e.draft.setting == .genaiImprovement {
+            guard let m = e.memberID, let eff = e.draft.effectiveAt, eff <= at, let on = e.draft.value else { continue }
+            if let l = latest[m], (l.effective, l.seq) > (eff, e.seq) { continue }
+            latest[m] = (eff, e.seq, on)
+        }
+        let csv = report.csv()
+        let html = report.htmlFragment(labels: .seed)
+        // The first chart is AI training's.
+        let chart = try #require(html.range(of: "<figure>").flatMap { start in html.range(of: "</figure>", range: start.upperBound..<html.endIndex).map { html[start.lowerBound..<$0.upperBound] } })
+        #expect(chart.contains("Data for Generative AI Improvement"))
+        for region in RegionGroup.allCases {
+            let group = members.filter { $0.region == region }
+            guard !group.isEmpty else { continue }
+            let off = group.filter { latest[$0.id]?.on == false }.count
+            let share = ComplianceReport.share(Double(off) / Double(group.count))
+            let row = try #require(report.scopes.first { $0.region == region && $0.purpose == .genaiTraining })
+            #expect(row.inScope == group.count && row.off == off, "\(region.code): \(row.off)/\(row.inScope) vs ledger \(off)/\(group.count)")
+            #expect(csv.contains("\nscope,\(region.code),genai-training,off_share,\(share)\n"))
+            #expect(chart.contains(#"data-region="\#(region.code)" data-time="\#(Time.formatRFC3339(at))" data-share="\#(share)""#))
+        }
+    }
+}
