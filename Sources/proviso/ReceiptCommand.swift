@@ -6,6 +6,17 @@ import ProvisoStore
 /// The issuer named in receipts issued from this installation.
 let receiptIssuer = ProcessInfo.processInfo.environment["PROVISO_ISSUER"] ?? "proviso"
 
+/// The keys a signature is checked against: the published JWKS file when given (a third party's
+/// way), else the keys in the store.
+func verificationKeys(jwks: String?, globals: GlobalOptions) async throws -> [ReceiptKey] {
+    if let jwks {
+        do { return try ReceiptKey.keys(fromJWKS: try String(contentsOfFile: jwks, encoding: .utf8)) } catch {
+            throw CLIError("cannot read the key set \(jwks): \(error)")
+        }
+    }
+    do { return try await globals.openStore().receiptKeys() } catch { throw CLIError("cannot read the keys: \(error)") }
+}
+
 struct ReceiptCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "receipt", abstract: "Verify consent receipts and publish the keys that sign them.",
@@ -29,14 +40,7 @@ struct ReceiptCommand: AsyncParsableCommand {
                     throw CLIError("cannot read \(file): \(error.localizedDescription)")
                 }
             }
-            let keys: [ReceiptKey]
-            if let jwks {
-                do { keys = try ReceiptKey.keys(fromJWKS: try String(contentsOfFile: jwks, encoding: .utf8)) } catch {
-                    throw CLIError("cannot read the key set \(jwks): \(error)")
-                }
-            } else {
-                do { keys = try await globals.openStore().receiptKeys() } catch { throw CLIError("cannot read the keys: \(error)") }
-            }
+            let keys = try await verificationKeys(jwks: jwks, globals: globals)
             do {
                 let r = try Receipt.verify(text, keys: keys)
                 Output.stdout.line("valid receipt from \(r.issuer): member \(r.member) turned \(r.setting.code) \(r.on ? "on" : "off") "

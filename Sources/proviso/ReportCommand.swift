@@ -104,14 +104,7 @@ struct EvidenceCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
-            let keys: [ReceiptKey]
-            if let jwks {
-                do { keys = try ReceiptKey.keys(fromJWKS: try String(contentsOfFile: jwks, encoding: .utf8)) } catch {
-                    throw CLIError("cannot read the key set \(jwks): \(error)")
-                }
-            } else {
-                do { keys = try await globals.openStore().receiptKeys() } catch { throw CLIError("cannot read the keys: \(error)") }
-            }
+            let keys = try await verificationKeys(jwks: jwks, globals: globals)
             do {
                 let v = try Evidence.verify(Array(data), keys: keys)
                 Output.stdout.line("valid evidence for member \(v.member): \(v.files) files, \(v.events) ledger events and \(v.receipts) receipts "
