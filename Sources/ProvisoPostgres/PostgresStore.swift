@@ -14,6 +14,8 @@ let pgLogger = Logger(label: "proviso.postgres")
 public final class PostgresStore: ConsentStore, @unchecked Sendable {
     let client: PostgresClient
     let runner: Task<Void, Never>
+    /// How to open a connection of our own (the listener's), outside the pool.
+    let direct: PostgresConnection.Configuration
     /// For messages: the URL without its password.
     public let description: String
 
@@ -40,6 +42,7 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         }
         let client = PostgresClient(configuration: config)
         self.client = client
+        direct = probe
         runner = Task { await client.run() }
         description = "postgres://\(u.user.map { $0 + "@" } ?? "")\(host):\(u.port ?? 5432)\(u.path)"
         do { try await migrate() } catch {
@@ -201,6 +204,16 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
             CREATE TABLE member_profile_fields (member_id TEXT NOT NULL REFERENCES members(id), field TEXT NOT NULL, value TEXT NOT NULL,
                                                 visibility TEXT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (member_id, field))
             """,
+        ]),
+        ("006-ledger-notify", [
+            // One notification per writing transaction (statement level; PostgreSQL folds equal
+            // notifications of one transaction and delivers them at commit), from every writer:
+            // servers, CLI imports, anything that appends.
+            """
+            CREATE FUNCTION proviso_ledger_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_notify('proviso_ledger', ''); RETURN NULL; END $$
+            """,
+            "CREATE TRIGGER ledger_notify AFTER INSERT ON ledger FOR EACH STATEMENT EXECUTE FUNCTION proviso_ledger_notify()",
         ]),
     ]
 

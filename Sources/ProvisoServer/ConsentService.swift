@@ -103,15 +103,36 @@ public final class ConsentService: Sendable {
         return applied
     }
 
-    /// Tails the ledger every `interval` seconds until cancelled; decisions fail closed once
-    /// the last successful read is older than `bound` seconds (a lost store connection).
-    public func followLedger(interval: Double = 0.25, bound: Double = 5, now: @escaping @Sendable () -> Micros = { Time.now() }) async {
+    /// Tails the ledger until cancelled: at once whenever the store signals an append by
+    /// another writer (PostgreSQL LISTEN/NOTIFY), and every `interval` seconds whatever happens,
+    /// since only a successful read proves the view current. Decisions fail closed once the
+    /// last successful read is older than `bound` seconds (a lost store connection).
+    public func followLedger(interval: Double = 0.25, bound: Double = 5, listen: Bool = true,
+                             now: @escaping @Sendable () -> Micros = { Time.now() }) async {
         failClosed(after: Micros(bound * 1_000_000))
         // The projection was just loaded from the store: that read vouches for it until the next.
         tail.withLock { if $0.confirmedAt == nil { $0.confirmedAt = now() } }
-        while !Task.isCancelled {
+        // Timer ticks and notifications merge into one stream; a burst collapses into one catch-up.
+        let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let timer = Task {
+            while !Task.isCancelled {
+                tick.yield()
+                try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            }
+        }
+        let wakeups = listen ? store.ledgerWakeups() : nil
+        let relay = Task {
+            guard let wakeups else { return }
+            for await _ in wakeups { tick.yield() }
+        }
+        defer {
+            timer.cancel()
+            relay.cancel()
+            tick.finish()
+        }
+        for await _ in ticks {
+            if Task.isCancelled { break }
             _ = try? await catchUp(now: now())
-            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
         }
     }
 

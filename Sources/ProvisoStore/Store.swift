@@ -78,6 +78,15 @@ public protocol LedgerStore: Sendable {
     func events(member: String) async throws(StoreError) -> [LedgerEvent]
     /// The last event, `nil` for an empty ledger.
     func head() async throws(StoreError) -> LedgerEvent?
+    /// A signal each time another writer may have appended (PostgreSQL LISTEN/NOTIFY), and
+    /// once after the signal's own connection was lost and restored, so a follower can catch up
+    /// at once instead of at its next poll. `nil` when the store cannot tell (SQLite, memory):
+    /// followers then poll only.
+    func ledgerWakeups() -> AsyncStream<Void>?
+}
+
+extension LedgerStore {
+    public func ledgerWakeups() -> AsyncStream<Void>? { nil }
 }
 
 /// Member records (the current attributes; their history is in the ledger).

@@ -19,6 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Fail closed (deny with state-unavailable) once this instance has not been able to read the ledger for this many seconds.",
                                valueName: "seconds"))
     var staleness: Double = 5
+    @Flag(inversion: .prefixedNo,
+          help: "On PostgreSQL, catch up as soon as another writer appends (LISTEN/NOTIFY) besides reading the ledger every 0.25 s; --no-listen for PostgreSQL-compatible databases without LISTEN.")
+    var listen = true
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
@@ -55,7 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
         defer { mailer?.cancel() }
         // Other instances and processes write to the same store: follow the ledger, so their
         // changes show here within a fraction of a second, and deny if it cannot be read.
-        let follower = Task { await service.followLedger(interval: 0.25, bound: staleness) }
+        let follower = Task { await service.followLedger(interval: 0.25, bound: staleness, listen: listen) }
         defer { follower.cancel() }
         try await app.runService()
     }

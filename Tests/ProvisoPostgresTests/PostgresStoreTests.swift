@@ -51,6 +51,21 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(1))) func anAppendThroughAnotherInstanceWakesTheListener() async throws {
+        try await withFreshDatabase { url in
+            let listener = try await PostgresStore(url: url), writer = try await PostgresStore(url: url)
+            let wakeups = try #require(listener.ledgerWakeups())
+            var it = wakeups.makeAsyncIterator()
+            // The first signal says the subscription is up (and asks for a catch-up).
+            let subscribed: Void? = await it.next()
+            #expect(subscribed != nil)
+            _ = try await writer.append(WriteBatch(members: [Member(id: "a", country: "DE", birthDay: 7000)], policy: .seed, actor: "t", recordedAt: 1))
+            // The notification arrives (the test's time limit bounds the wait; nothing sleeps).
+            let woken: Void? = await it.next()
+            #expect(woken != nil)
+        }
+    }
+
     @Test func twoInstancesAppendingAtOnceKeepOneUnbrokenChain() async throws {
         try await withFreshDatabase { url in
             let a = try await PostgresStore(url: url), b = try await PostgresStore(url: url)
