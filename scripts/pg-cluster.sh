@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster on loopback for the tests and benchmarks.
 #   eval "$(scripts/pg-cluster.sh start)"   # exports PROVISO_TEST_POSTGRES_URL and PROVISO_PG_DIR
+#   eval "$(scripts/pg-cluster.sh start OUTAGE)"   # a second one: PROVISO_OUTAGE_POSTGRES_URL, PROVISO_OUTAGE_PG_DIR
+#   scripts/pg-cluster.sh pause|resume DIR  # stop the server keeping its data / start it again
 #   scripts/pg-cluster.sh stop "$PROVISO_PG_DIR"
 # Installs Debian's postgresql when missing. The server runs as the `postgres` user (it
 # refuses root), trusts only connections from 127.0.0.1 and listens nowhere else.
@@ -20,8 +22,13 @@ case "$cmd" in
     runuser -u postgres -- "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null
     runuser -u postgres -- "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=on" start >&2
     echo "$PORT" > "$DIR/port"
-    echo "export PROVISO_PG_DIR=$DIR"
-    echo "export PROVISO_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
+    if [ -n "${2:-}" ]; then
+      echo "export PROVISO_${2}_PG_DIR=$DIR"
+      echo "export PROVISO_${2}_POSTGRES_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
+    else
+      echo "export PROVISO_PG_DIR=$DIR"
+      echo "export PROVISO_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
+    fi
     ;;
   pause)   # stop the server but keep its data (outage tests)
     DIR=${2:?usage: pg-cluster.sh pause DIR}

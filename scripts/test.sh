@@ -22,6 +22,9 @@ fi
 # A throwaway PostgreSQL cluster on loopback for this run, stopped whatever happens.
 eval "$(scripts/pg-cluster.sh start)"
 trap 'scripts/pg-cluster.sh stop "$PROVISO_PG_DIR"' EXIT
+# A second one that a live test stops and starts again under a running server (outage test).
+eval "$(scripts/pg-cluster.sh start OUTAGE)"
+trap 'scripts/pg-cluster.sh stop "$PROVISO_PG_DIR"; scripts/pg-cluster.sh stop "$PROVISO_OUTAGE_PG_DIR"' EXIT
 
 # One build with testability serves both the tests and the binary the live tests run.
 swift build --build-tests
