@@ -70,13 +70,13 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     static let deadline: Double = 5
 
     /// Runs `body` against `deadline`, mapping every failure to a `StoreError`.
-    func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
+    func run<T: Sendable>(deadline: Double = PostgresStore.deadline, _ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
         do {
             return try await withThrowingTaskGroup(of: T.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(Self.deadline * 1e9))
-                    throw StoreError.unavailable("the database did not answer within \(Int(Self.deadline)) s")
+                    try await Task.sleep(nanoseconds: UInt64(deadline * 1e9))
+                    throw StoreError.unavailable("the database did not answer within \(Int(deadline)) s")
                 }
                 defer { group.cancelAll() }
                 return try await group.next()!
@@ -86,9 +86,10 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         }
     }
 
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+    func transaction<T: Sendable>(deadline: Double = PostgresStore.deadline,
+                                  _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         let client = client
-        return try await run { try await client.withTransaction(logger: pgLogger) { c in try await body(c) } }
+        return try await run(deadline: deadline) { try await client.withTransaction(logger: pgLogger) { c in try await body(c) } }
     }
 
     // MARK: migrations
@@ -245,7 +246,10 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     }
 
     public func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult {
-        try await transaction { c in try await Self.append(batch, on: c, logger: pgLogger) }
+        // A bulk import gets time in proportion to its size (COPY moves ~100,000 rows a second);
+        // one choice keeps the 5 s bound that makes a lost server a prompt error.
+        let rows = batch.members.count + batch.events.count
+        return try await transaction(deadline: Self.deadline + Double(rows) / 10_000) { c in try await Self.append(batch, on: c, logger: pgLogger) }
     }
 
     /// The ledger head is read and extended under one advisory lock, so every instance
@@ -263,6 +267,9 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
             """, logger: pgLogger).decode((Int64?, ByteBuffer?, String?).self) {
             if let s, let h { seq = s; prev = Array(buffer: h) }
             lastActivation = a
+        }
+        if batch.members.count + batch.events.count >= bulkThreshold {
+            return try await appendBulk(batch, on: c, seq: seq, prev: prev, lastActivation: lastActivation)
         }
         /// Writes one event; with `requireMember`, only if that member exists (checked in the
         /// same statement, to save a round trip), else `.unknownMember` and nothing is kept.

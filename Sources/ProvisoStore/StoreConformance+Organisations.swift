@@ -122,3 +122,52 @@ extension StoreConformance {
         },
     ]
 }
+
+extension StoreConformance {
+    /// Batches big enough for a store's bulk path (PostgreSQL COPY) must give exactly what small
+    /// ones give.
+    static let bulkChecks: [Check] = [
+        Check(name: "a bulk batch registers, changes and records choices like a small one, in one verifiable chain") { store in
+            _ = try await store.append(WriteBatch(members: [member("old-1"), member("old-2")], policy: .seed, actor: "test", recordedAt: t0))
+            var members = (0..<700).map { member(String(format: "bulk-%04d", $0)) }
+            members.append(member("old-1"))                       // unchanged
+            members.append(member("old-2", "FR"))                 // changed
+            var twice = member("bulk-0001", "US")
+            twice.name = "Renamed\tin\\the\nsame batch"           // COPY's special characters
+            members.append(twice)                                 // changed again within the batch
+            let events = (0..<300).map { choice(String(format: "bulk-%04d", $0), .genaiImprovement, $0 % 2 == 0, at: t0 + Int64($0)) }
+                + [choice("old-1", .adsOffPlatform, false, at: t0)]
+            let r = try await store.append(WriteBatch(members: members, events: events, policy: .seed, actor: "bulk", recordedAt: t0 + 1))
+            try expect(r.registered == 700 && r.changed == 2 && r.unchanged == 1, "counts: \(r.registered)/\(r.changed)/\(r.unchanged)")
+            try expect(r.written == 702 + 301 && r.lastSeq == 3 + 702 + 301, "written \(r.written), last \(r.lastSeq)")
+            try expect(r.events.count == r.written && r.events.last?.draft.memberID == "old-1", "the sealed events come back in order")
+            let v = try await store.verify(pageSize: 97)
+            try expect(v.failure == nil && v.checked == Int64(r.lastSeq), "the chain verifies: \(String(describing: v.failure))")
+            let m = try await store.member("bulk-0001")
+            try expect(m?.country == "US" && m?.name == "Renamed\tin\\the\nsame batch", "the last version within a batch wins: \(String(describing: m))")
+            let fr = try await store.member("old-2")
+            try expect(fr?.country == "FR", "a stored member is updated")
+            let state = try await store.loadState()
+            try expect(state.memberCount == 702, "702 members, got \(state.memberCount)")
+            let i = state.memberIndex("bulk-0002")
+            try expect(state.latestChoice(member: i, setting: .genaiImprovement, at: t0 + 10)?.on == true, "choices are in the projection")
+            let head = try await store.head()
+            try expect(head?.seq == r.lastSeq && head?.hash == r.events.last?.hash, "the head is the last event")
+        },
+        Check(name: "a bulk batch naming an unknown member changes nothing") { store in
+            _ = try await store.append(WriteBatch(members: [member("a")], policy: .seed, actor: "test", recordedAt: t0))
+            let before = try await store.head()
+            let events = (0..<600).map { choice("a", .genaiImprovement, $0 % 2 == 0, at: t0 + Int64($0)) } + [choice("ghost", .genaiImprovement, false, at: t0)]
+            do {
+                _ = try await store.append(WriteBatch(members: (0..<10).map { member("n\($0)") }, events: events, actor: "test", recordedAt: t0))
+                throw Failure(message: "a bulk batch with an unknown member must be refused")
+            } catch StoreError.unknownMember(let id) {
+                try expect(id == "ghost", "the error names the unknown member, got \(id)")
+            }
+            let after = try await store.head()
+            try expect(after == before, "nothing was written")
+            let n = try await store.member("n0")
+            try expect(n == nil, "no member of the refused batch was stored")
+        },
+    ]
+}

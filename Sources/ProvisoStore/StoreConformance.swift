@@ -31,7 +31,7 @@ public enum StoreConformance {
     }
 
     /// Every check, in a stable order.
-    public static let checks: [Check] = coreChecks + organisationChecks
+    public static let checks: [Check] = coreChecks + organisationChecks + bulkChecks
 
     static let coreChecks: [Check] = [
         Check(name: "appends get consecutive sequences and a verifiable chain") { store in
