@@ -3,6 +3,7 @@ public import ProvisoStore
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The production store: PostgreSQL through a pooled `PostgresClient`, behind the same
 /// protocols as SQLite and the memory twin, with numbered migrations. The SQL sticks to what
@@ -16,6 +17,8 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     let runner: Task<Void, Never>
     /// How to open a connection of our own (the listener's), outside the pool.
     let direct: PostgresConnection.Configuration
+    /// The ledger head as this process last saw it, for one-statement appends (see `appendOne`).
+    let knownHead = Mutex<KnownHead?>(nil)
     /// For messages: the URL without its password.
     public let description: String
 
@@ -246,6 +249,8 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     }
 
     public func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult {
+        if let r = try await appendOneIfPossible(batch) { return r }
+        knownHead.withLock { $0 = nil }
         // A bulk import gets time in proportion to its size (COPY moves ~100,000 rows a second);
         // one choice keeps the 5 s bound that makes a lost server a prompt error.
         let rows = batch.members.count + batch.events.count

@@ -35,29 +35,32 @@ struct OutageTests {
     func anInstanceCutOffFromPostgresDeniesWithStateUnavailableThenCatchesUp() throws {
         let w = Workspace()
         let url = try #require(outageURL)
-        let imported = try w.run(["members", "import", w.file("m.jsonl", fixtureMembers), "--database", url], database: false)
+        // The cluster lives for the whole test run: a member of our own keeps reruns independent.
+        let member = "outage-\(UUID().uuidString.prefix(8))"
+        let imported = try w.run(["members", "import", w.file("m.jsonl", #"{"id":"\#(member)","country":"US","birth_date":"1980-01-01"}"# + "\n"),
+                                  "--database", url], database: false)
         #expect(imported.status == 0, "\(imported.stderr)")
         let token = try w.run(["tokens", "create", "--name", "outage-\(UUID().uuidString.prefix(8))", "--scope", "decisions:read", "--database", url],
                               database: false).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let server = try LiveServer(w, database: url, extra: ["--staleness", "2"])
-        #expect(try reasons(server, token: token, member: "us") == ["default-on"])
+        #expect(try reasons(server, token: token, member: member) == ["default-on"])
         try cluster("pause", w)
         var resumed = false
         defer { if !resumed { try? cluster("resume", w) } }
         // Past the bound the instance cannot vouch for its view: it denies, and says why.
-        let denied = try eventually(within: 30) { try reasons(server, token: token, member: "us").first == "state-unavailable" }
+        let denied = try eventually(within: 30) { try reasons(server, token: token, member: member).first == "state-unavailable" }
         #expect(denied, "a cut-off instance must fail closed with state-unavailable")
         let during = try http("POST", server.url("/v1/decisions"), headers: ["Authorization": "Bearer \(token)"],
-                              body: #"{"member":"us","purpose":"genai-training","category":"profile"}"#)
+                              body: #"{"member":"\#(member)","purpose":"genai-training","category":"profile"}"#)
         #expect(during.status == 200 && during.body["allowed"] as? Bool == false)
         try cluster("resume", w)
         resumed = true
-        let recovered = try eventually(within: 60) { try reasons(server, token: token, member: "us") == ["default-on"] }
+        let recovered = try eventually(within: 60) { try reasons(server, token: token, member: member) == ["default-on"] }
         #expect(recovered, "once PostgreSQL answers again the instance answers normally")
         // And it follows writes made elsewhere again.
-        let set = try w.run(["settings", "set", "us", "genai-improvement", "off", "--database", url], database: false)
+        let set = try w.run(["settings", "set", member, "genai-improvement", "off", "--database", url], database: false)
         #expect(set.status == 0, "\(set.stderr)")
-        let followed = try eventually(within: 5) { try reasons(server, token: token, member: "us") == ["opted-out"] }
+        let followed = try eventually(within: 5) { try reasons(server, token: token, member: member) == ["opted-out"] }
         #expect(followed)
     }
 }

@@ -1,0 +1,81 @@
+import ProvisoCore
+import ProvisoStore
+import Logging
+import PostgresNIO
+
+/// What a process knows of the ledger head: enough to seal the next event without reading it.
+struct KnownHead: Sendable {
+    var seq: Int64
+    var hash: [UInt8]
+    var lastActivation: String?
+}
+
+/// The hot path — one member's one choice, the server's every change — in one statement and
+/// one round trip (autocommit), like a plain INSERT: the event is sealed against the head this
+/// process last saw, and the statement takes the same advisory lock as every other append
+/// before it inserts. If another writer got there first, the ledger's primary key on `seq`
+/// refuses the row (nothing is written), the head is read again and the event resealed once;
+/// under heavier contention the locked transaction path takes over. So the chain stays single,
+/// with no gaps, whoever writes.
+extension PostgresStore {
+    func readHead() async throws(StoreError) -> KnownHead {
+        try await run {
+            var head = KnownHead(seq: 0, hash: LedgerHash.genesis, lastActivation: nil)
+            for try await (s, h, a) in try await self.client.query("""
+                SELECT (SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1), (SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1),
+                       (SELECT payload FROM ledger WHERE kind = 'policy-activated' ORDER BY seq DESC LIMIT 1)
+                """, logger: pgLogger).decode((Int64?, ByteBuffer?, String?).self) {
+                if let s, let h { head.seq = s; head.hash = Array(buffer: h) }
+                head.lastActivation = a
+            }
+            return head
+        }
+    }
+
+    /// nil when the batch is not a single event under the policy already activated, or when
+    /// other writers keep taking the next sequence: the locked transaction path, which waits its
+    /// turn instead of racing, then does the append.
+    func appendOneIfPossible(_ batch: WriteBatch) async throws(StoreError) -> AppendResult? {
+        guard batch.members.isEmpty, batch.events.count == 1, let d = batch.events.first else { return nil }
+        for _ in 0..<2 {
+            let head: KnownHead
+            if let known = knownHead.withLock({ $0 }) { head = known } else {
+                head = try await readHead()
+                knownHead.withLock { $0 = head }
+            }
+            if let p = batch.policy, head.lastActivation != policyActivationPayload(p) { return nil }
+            let e = LedgerEvent(sealing: d, seq: head.seq + 1, recordedAt: batch.recordedAt, prevHash: head.hash)
+            let outcome = try await run { () async throws -> Int in
+                do {
+                    var inserted = 0
+                    for try await _ in try await self.client.query("""
+                        WITH lock AS (SELECT pg_advisory_xact_lock(72617))
+                        INSERT INTO ledger (seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash)
+                        SELECT \(e.seq), \(d.kind.rawValue), \(d.memberID), \(d.setting?.code), \(d.value), \(d.effectiveAt), \(e.recordedAt),
+                               \(d.channel?.code), \(d.actor), \(d.policyVersion), \(d.payload), \(ByteBuffer(bytes: e.prevHash)), \(ByteBuffer(bytes: e.hash))
+                        FROM lock
+                        WHERE \(d.memberID == nil) OR EXISTS (SELECT 1 FROM members WHERE id = \(d.memberID ?? ""))
+                        RETURNING seq
+                        """, logger: pgLogger) { inserted += 1 }
+                    return inserted
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                    return -1  // another writer took this sequence: reseal against the new head
+                }
+            }
+            switch outcome {
+            case 1:
+                knownHead.withLock { $0 = KnownHead(seq: e.seq, hash: e.hash, lastActivation: head.lastActivation) }
+                var r = AppendResult()
+                r.written = 1
+                r.lastSeq = e.seq
+                if batch.returnEvents { r.events = [e] }
+                return r
+            case 0:
+                throw .unknownMember(d.memberID ?? "")
+            default:
+                knownHead.withLock { $0 = nil }
+            }
+        }
+        return nil
+    }
+}
