@@ -2,6 +2,54 @@ import ProvisoCore
 import ProvisoStore
 import Logging
 import PostgresNIO
+import Synchronization
+
+/// The connection single appends go through: a connection of their own rather than a lease from
+/// the pool per write, since appends are serialised by the ledger lock anyway. Opened on first
+/// use and again after it fails; concurrent callers share it (PostgreSQL connections queue
+/// their queries).
+final class WriterConnection: Sendable {
+    let configuration: PostgresConnection.Configuration
+    let current = Mutex<(connection: PostgresConnection?, nextID: Int)>((nil, 1_000_000))
+
+    init(configuration: PostgresConnection.Configuration) { self.configuration = configuration }
+
+    deinit {
+        if let c = current.withLock({ $0.connection }) { Self.close(c) }
+    }
+
+    /// Closes and keeps the connection alive until it is closed (it must not be freed open).
+    static func close(_ c: PostgresConnection) {
+        c.close().whenComplete { _ in withExtendedLifetime(c) {} }
+    }
+
+    func connection() async throws -> PostgresConnection {
+        let (existing, id) = current.withLock { state -> (PostgresConnection?, Int) in
+            if let c = state.connection, !c.isClosed { return (c, 0) }
+            state.nextID += 1
+            return (nil, state.nextID)
+        }
+        if let existing { return existing }
+        let fresh = try await PostgresConnection.connect(configuration: configuration, id: id, logger: pgLogger)
+        let winner = current.withLock { state -> PostgresConnection in
+            if let c = state.connection, !c.isClosed { return c }
+            state.connection = fresh
+            return fresh
+        }
+        if winner !== fresh { try? await fresh.close() }
+        return winner
+    }
+
+    /// Drops the connection (after an error or a deadline): the next append opens a new one.
+    func discard(_ c: PostgresConnection) {
+        let dropped = current.withLock { state -> Bool in
+            guard state.connection === c else { return false }
+            state.connection = nil
+            return true
+        }
+        if dropped { Self.close(c) }
+    }
+}
 
 /// What a process knows of the ledger head: enough to seal the next event without reading it.
 struct KnownHead: Sendable {
@@ -45,10 +93,14 @@ extension PostgresStore {
             }
             if let p = batch.policy, head.lastActivation != policyActivationPayload(p) { return nil }
             let e = LedgerEvent(sealing: d, seq: head.seq + 1, recordedAt: batch.recordedAt, prevHash: head.hash)
-            let outcome = try await run { () async throws -> Int in
+            let writer = self.writer
+            let c = try await run { try await writer.connection() }
+            // A query on a connection does not stop when its task is cancelled, so the deadline
+            // closes the connection: the query then fails at once and nothing waits on it.
+            let outcome = try await run(onTimeout: { writer.discard(c) }) { () async throws -> Int in
                 do {
                     var inserted = 0
-                    for try await _ in try await self.client.query("""
+                    for try await _ in try await c.query("""
                         WITH lock AS (SELECT pg_advisory_xact_lock(72617))
                         INSERT INTO ledger (seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash)
                         SELECT \(e.seq), \(d.kind.rawValue), \(d.memberID), \(d.setting?.code), \(d.value), \(d.effectiveAt), \(e.recordedAt),
@@ -60,6 +112,9 @@ extension PostgresStore {
                     return inserted
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
                     return -1  // another writer took this sequence: reseal against the new head
+                } catch {
+                    writer.discard(c)  // a failed connection is not reused
+                    throw error
                 }
             }
             switch outcome {

@@ -19,6 +19,8 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     let direct: PostgresConnection.Configuration
     /// The ledger head as this process last saw it, for one-statement appends (see `appendOne`).
     let knownHead = Mutex<KnownHead?>(nil)
+    /// The connection one-statement appends use.
+    let writer: WriterConnection
     /// For messages: the URL without its password.
     public let description: String
 
@@ -46,6 +48,7 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         let client = PostgresClient(configuration: config)
         self.client = client
         direct = probe
+        writer = WriterConnection(configuration: probe)
         runner = Task { await client.run() }
         description = "postgres://\(u.user.map { $0 + "@" } ?? "")\(host):\(u.port ?? 5432)\(u.path)"
         do { try await migrate() } catch {
@@ -73,12 +76,16 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     static let deadline: Double = 5
 
     /// Runs `body` against `deadline`, mapping every failure to a `StoreError`.
-    func run<T: Sendable>(deadline: Double = PostgresStore.deadline, _ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
+    /// `onTimeout` runs when the deadline passes, before the error is thrown: what makes a stuck
+    /// body return (closing its connection), since a query does not stop when cancelled.
+    func run<T: Sendable>(deadline: Double = PostgresStore.deadline, onTimeout: (@Sendable () -> Void)? = nil,
+                          _ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
         do {
             return try await withThrowingTaskGroup(of: T.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
                     try await Task.sleep(nanoseconds: UInt64(deadline * 1e9))
+                    onTimeout?()
                     throw StoreError.unavailable("the database did not answer within \(Int(deadline)) s")
                 }
                 defer { group.cancelAll() }
