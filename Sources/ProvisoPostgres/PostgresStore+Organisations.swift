@@ -41,6 +41,13 @@ extension PostgresStore {
         }
     }
 
+    public func organisation(id: String) async throws(StoreError) -> Organisation? {
+        try await rows("SELECT id, name, created_at FROM organisations WHERE id = \(id)") { row in
+            let (id, name, at) = try row.decode((String, String, Int64).self)
+            return Organisation(id: id, name: name, createdAt: at)
+        }.first
+    }
+
     public func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) {
         try await transaction { c in
             try await Self.requireMember(member, on: c)

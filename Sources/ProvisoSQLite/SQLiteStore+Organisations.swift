@@ -38,6 +38,14 @@ extension SQLiteStore {
         }
     }
 
+    public func organisation(id: String) async throws(StoreError) -> Organisation? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT id, name, created_at FROM organisations WHERE id = ?", arguments: [id]).map {
+                Organisation(id: $0[0], name: $0[1], createdAt: $0[2])
+            }
+        }
+    }
+
     public func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) {
         try await write { db in
             try Self.requireMember(member, db)

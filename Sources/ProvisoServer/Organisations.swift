@@ -22,7 +22,7 @@ struct OrgAccess: Sendable {
         let org: Organisation?
         let administered: [String]
         do {
-            org = try await service.store.organisations().first { $0.id == id }
+            org = try await service.store.organisation(id: id)
             administered = try await service.store.administeredOrgs(member: member)
         } catch {
             throw APIError(.serviceUnavailable, "organisations cannot be read right now")

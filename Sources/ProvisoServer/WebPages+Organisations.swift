@@ -113,7 +113,7 @@ extension WebPages {
         let policies: [OrgPolicy]
         let affiliation: String?
         do {
-            org = try await service.store.organisations().first { $0.id == id }
+            org = try await service.store.organisation(id: id)
             affiliation = try await service.store.affiliation(member: m.id)
             policies = org == nil ? [] : try await service.store.orgPolicies(org: id)
         } catch { throw Self.unavailable("This policy") }

@@ -112,7 +112,8 @@ struct WebPages: Sendable {
         let unread = ((try? await service.store.notices(member: id).filter { $0.readAt == nil }.count) ?? 0)
             + ((try? await service.store.campaignNotices(member: id).filter { $0.readAt == nil }.count) ?? 0)
         let administered = (try? await service.store.administeredOrgs(member: id)) ?? []
-        let orgs = administered.isEmpty ? [] : ((try? await service.store.organisations()) ?? []).filter { administered.contains($0.id) }
+        var orgs: [Organisation] = []
+        for id in administered { if let o = try? await service.store.organisation(id: id) { orgs.append(o) } }
         let compliance = (try? await service.store.roles(member: id).contains(.compliance)) ?? false
         do {
             return try await body(MemberContext(id: id, name: name, csrf: session.csrfToken, unread: unread,

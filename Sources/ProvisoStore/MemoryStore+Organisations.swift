@@ -45,6 +45,10 @@ extension MemoryStore {
         orgs.state.withLock { $0.orgs.values.sorted { $0.id < $1.id } }
     }
 
+    public func organisation(id: String) async throws(StoreError) -> Organisation? {
+        orgs.state.withLock { $0.orgs[id] }
+    }
+
     public func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) {
         guard memberExists(member) else { throw .unknownMember(member) }
         try orgs.state.withLock { s throws(StoreError) in

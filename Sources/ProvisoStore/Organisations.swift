@@ -102,6 +102,8 @@ public protocol OrganisationStore: Sendable {
     func createOrganisation(_ org: Organisation) async throws(StoreError)
     /// Every organisation, by id.
     func organisations() async throws(StoreError) -> [Organisation]
+    /// One organisation, by its id (a platform has millions: never list them to find one).
+    func organisation(id: String) async throws(StoreError) -> Organisation?
     /// Makes a member an admin of an organisation (idempotent); `.unknownMember` or
     /// `.unknownOrganisation` when either is missing.
     func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError)

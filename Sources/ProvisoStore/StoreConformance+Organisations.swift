@@ -16,6 +16,9 @@ extension StoreConformance {
             } catch StoreError.conflict {}
             let orgs = try await store.organisations()
             try expect(orgs.map(\.id) == ["contoso", "northwind"] && orgs[1].name == "Northwind", "organisations by id: \(orgs)")
+            let one = try await store.organisation(id: "northwind")
+            let missing = try await store.organisation(id: "nowhere")
+            try expect(one == orgs[1] && missing == nil, "one organisation by id: \(String(describing: one))")
             try await store.addOrgAdmin(org: "northwind", member: "a", at: t0)
             try await store.addOrgAdmin(org: "northwind", member: "a", at: t0 + 1)
             do {
