@@ -151,6 +151,10 @@ extension PostgresStore {
         try await rows("UPDATE campaign_notices SET read_at = \(at) WHERE member_id = \(member) AND read_at IS NULL RETURNING id") { _ in 1 }.count
     }
 
+    public func unreadReminders(member: String) async throws(StoreError) -> Int {
+        Int(try await scalar("SELECT count(*) FROM campaign_notices WHERE member_id = \(member) AND read_at IS NULL", Int64.self) ?? 0)
+    }
+
     public func acknowledgeCampaign(member: String, notice: Int64, at: Micros) async throws(StoreError) -> Bool {
         try await scalar("""
             UPDATE campaign_notices SET acknowledged_at = coalesce(acknowledged_at, \(at)), read_at = coalesce(read_at, \(at))

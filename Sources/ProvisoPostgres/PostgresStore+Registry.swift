@@ -212,6 +212,10 @@ extension PostgresStore {
         }
     }
 
+    public func unreadNotices(member: String) async throws(StoreError) -> Int {
+        Int(try await scalar("SELECT count(*) FROM notices WHERE member_id = \(member) AND read_at IS NULL", Int64.self) ?? 0)
+    }
+
     public func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool {
         try await scalar("""
             UPDATE notices SET confirmed_at = coalesce(confirmed_at, \(at))

@@ -146,6 +146,12 @@ extension SQLiteStore {
         }
     }
 
+    public func unreadReminders(member: String) async throws(StoreError) -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM campaign_notices WHERE member_id = ? AND read_at IS NULL", arguments: [member]) ?? 0
+        }
+    }
+
     public func acknowledgeCampaign(member: String, notice: Int64, at: Micros) async throws(StoreError) -> Bool {
         try await write { db in
             try db.execute(sql: """

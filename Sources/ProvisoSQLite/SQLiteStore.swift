@@ -832,6 +832,16 @@ public final class SQLiteStore: ConsentStore {
         }
     }
 
+    public func unreadNotices(member: String) async throws(StoreError) -> Int {
+        do {
+            return try await pool.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM notices WHERE member_id = ? AND read_at IS NULL", arguments: [member]) ?? 0
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
     public func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool {
         do {
             return try await pool.write { db in

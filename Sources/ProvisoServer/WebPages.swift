@@ -109,8 +109,7 @@ struct WebPages: Sendable {
         guard let session = CurrentRequest.session else { return Self.redirect("/login") }
         let id = session.memberID
         let name = (try? await service.store.member(id))??.name ?? id
-        let unread = ((try? await service.store.notices(member: id).filter { $0.readAt == nil }.count) ?? 0)
-            + ((try? await service.store.campaignNotices(member: id).filter { $0.readAt == nil }.count) ?? 0)
+        let unread = ((try? await service.store.unreadNotices(member: id)) ?? 0) + ((try? await service.store.unreadReminders(member: id)) ?? 0)
         let administered = (try? await service.store.administeredOrgs(member: id)) ?? []
         var orgs: [Organisation] = []
         for id in administered { if let o = try? await service.store.organisation(id: id) { orgs.append(o) } }

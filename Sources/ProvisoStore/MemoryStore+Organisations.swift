@@ -134,6 +134,10 @@ extension MemoryStore {
         }
     }
 
+    public func unreadReminders(member: String) async throws(StoreError) -> Int {
+        orgs.state.withLock { s in s.deliveries.filter { $0.memberID == member && $0.readAt == nil }.count }
+    }
+
     public func acknowledgeCampaign(member: String, notice: Int64, at: Micros) async throws(StoreError) -> Bool {
         orgs.state.withLock { s in
             guard let i = s.deliveries.firstIndex(where: { $0.id == notice && $0.memberID == member }) else { return false }

@@ -217,6 +217,10 @@ public final class MemoryStore: ConsentStore {
         }
     }
 
+    public func unreadNotices(member: String) async throws(StoreError) -> Int {
+        contents.withLock { c in c.notices.filter { $0.memberID == member && $0.readAt == nil }.count }
+    }
+
     public func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool {
         contents.withLock { c in
             guard let i = c.notices.firstIndex(where: { $0.id == id && $0.memberID == member && $0.asksConfirmation }) else { return false }

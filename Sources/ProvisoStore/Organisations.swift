@@ -125,6 +125,8 @@ public protocol OrganisationStore: Sendable {
     /// A member's campaign reminders, newest first.
     func campaignNotices(member: String) async throws(StoreError) -> [CampaignNotice]
     func markCampaignNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int
+    /// How many of the member's reminders are unread.
+    func unreadReminders(member: String) async throws(StoreError) -> Int
     /// False if the member has no such reminder. Acknowledging twice keeps the first time.
     func acknowledgeCampaign(member: String, notice: Int64, at: Micros) async throws(StoreError) -> Bool
     /// Grants a role (idempotent); `.unknownMember` if there is no such member.

@@ -510,6 +510,8 @@ public protocol NoticeStore: Sendable {
     func notices(member: String) async throws(StoreError) -> [Notice]
     /// Marks the member's unread notices read; returns how many.
     func markNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int
+    /// How many of the member's notices are unread (the badge on every page: a count, not a list).
+    func unreadNotices(member: String) async throws(StoreError) -> Int
     /// Records that the member confirmed a notice that asked for it; false if there is no such
     /// notice of theirs asking for confirmation.
     func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool

@@ -58,8 +58,10 @@ extension StoreConformance {
                        "b has the reminder: \(inbox)")
             let other = try await store.campaignNotices(member: "d")
             try expect(other.isEmpty, "contoso's member gets nothing")
+            let unreadBefore = try await store.unreadReminders(member: "b")
             let read = try await store.markCampaignNoticesRead(member: "b", at: t0 + 20)
-            try expect(read == 1, "one reminder marked read")
+            let unreadAfter = try await store.unreadReminders(member: "b")
+            try expect(unreadBefore == 1 && read == 1 && unreadAfter == 0, "one reminder unread, then read: \(unreadBefore), \(read), \(unreadAfter)")
             let wrong = try await store.acknowledgeCampaign(member: "d", notice: inbox[0].id, at: t0 + 21)
             try expect(!wrong, "a member cannot acknowledge someone else's reminder")
             let ok = try await store.acknowledgeCampaign(member: "b", notice: inbox[0].id, at: t0 + 22)
@@ -171,6 +173,44 @@ extension StoreConformance {
             try expect(after == before, "nothing was written")
             let n = try await store.member("n0")
             try expect(n == nil, "no member of the refused batch was stored")
+        },
+    ]
+}
+
+extension StoreConformance {
+    static let noticeChecks: [Check] = [
+        Check(name: "notices are delivered with their publication, counted, read, confirmed and reported") { store in
+            _ = try await store.append(WriteBatch(members: [member("a"), member("b", "US")], policy: .seed, actor: "test", recordedAt: t0))
+            let text = Policy.seed.source.replacingFirst(#""version": "seed-2025-11-03""#, with: #""version": "v2", "effective_from": "2026-03-01""#)
+            let v2 = try Policy.parse(text)
+            let day = Time.parseDate("2026-03-01")!
+            func delivery(_ m: String, _ region: RegionGroup, asks: Bool) -> NoticeDelivery {
+                NoticeDelivery(notice: Notice(memberID: m, policyVersion: "v2", purpose: .genaiTraining, region: region, changes: ["default-turned-on"],
+                                              effectiveDay: day, deliveredAt: t0 + 10, asksConfirmation: asks),
+                               subject: "Changes to how your data is used", body: "Dear \(m)")
+            }
+            _ = try await store.publishPolicy(v2, publishedAt: t0 + 10, actor: "cli:test",
+                                              notices: [delivery("a", .eea, asks: false), delivery("b", .us, asks: true)])
+            let a = try await store.notices(member: "a")
+            try expect(a.count == 1 && a[0].changes == ["default-turned-on"] && a[0].effectiveDay == day && a[0].readAt == nil, "a's notice: \(a)")
+            let unread = try await store.unreadNotices(member: "a")
+            let marked = try await store.markNoticesRead(member: "a", at: t0 + 20)
+            let after = try await store.unreadNotices(member: "a")
+            try expect(unread == 1 && marked == 1 && after == 0, "unread, marked, after: \(unread), \(marked), \(after)")
+            let b = try await store.notices(member: "b")
+            let notAsked = try await store.confirmNotice(member: "a", id: a[0].id, at: t0 + 30)
+            let notTheirs = try await store.confirmNotice(member: "a", id: b[0].id, at: t0 + 30)
+            let confirmed = try await store.confirmNotice(member: "b", id: b[0].id, at: t0 + 30)
+            try expect(!notAsked && !notTheirs && confirmed, "only b confirms b's notice that asks for it")
+            let emails = try await store.pendingEmails(limit: 10)
+            try expect(emails.map(\.memberID).sorted() == ["a", "b"] && emails.allSatisfy { $0.subject == "Changes to how your data is used" },
+                       "one email per notice: \(emails)")
+            try await store.markEmailSent(id: emails[0].id, at: t0 + 40)
+            let pending = try await store.pendingEmails(limit: 10)
+            try expect(pending.count == 1 && pending[0].id == emails[1].id, "a sent email leaves the outbox")
+            let report = try await store.noticeReport()
+            try expect(report.map { "\($0.region.code) \($0.notified) \($0.read) \($0.confirmationsAsked) \($0.confirmed)" } == ["EEA 1 1 0 0", "US 1 0 1 1"],
+                       "report: \(report)")
         },
     ]
 }

@@ -31,7 +31,7 @@ public enum StoreConformance {
     }
 
     /// Every check, in a stable order.
-    public static let checks: [Check] = coreChecks + organisationChecks + bulkChecks
+    public static let checks: [Check] = coreChecks + organisationChecks + bulkChecks + noticeChecks
 
     static let coreChecks: [Check] = [
         Check(name: "appends get consecutive sequences and a verifiable chain") { store in

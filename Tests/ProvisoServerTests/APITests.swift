@@ -43,6 +43,8 @@ final class FlakyStore: ConsentStore {
     func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.confirmNotice(member: member, id: id, at: at) }
     func pendingEmails(limit: Int) async throws(StoreError) -> [OutboxEmail] { try check(); return try await inner.pendingEmails(limit: limit) }
     func markEmailSent(id: Int64, at: Micros) async throws(StoreError) { try check(); try await inner.markEmailSent(id: id, at: at) }
+    func unreadNotices(member: String) async throws(StoreError) -> Int { try check(); return try await inner.unreadNotices(member: member) }
+    func unreadReminders(member: String) async throws(StoreError) -> Int { try check(); return try await inner.unreadReminders(member: member) }
     func noticeReport() async throws(StoreError) -> [NoticeReportRow] { try check(); return try await inner.noticeReport() }
     func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] { try check(); return try await inner.publishedPolicies() }
     func addPosts(_ posts: [Post]) async throws(StoreError) { try check(); try await inner.addPosts(posts) }
