@@ -12,6 +12,8 @@ struct OrgAccess: Sendable {
 
     static let maxMessage = 2000
     static let maxMarkdown = 100_000
+    /// Members hear from their employer at most once a day: reminders are not a mailing list.
+    static let campaignInterval: Micros = 24 * 3600 * Time.microsPerSecond
 
     /// The organisation, if `principal` is a signed-in admin of it: 404 for an unknown
     /// organisation, 403 for anyone else (services included: admins are people).
@@ -68,7 +70,16 @@ struct OrgAccess: Sendable {
         guard !text.isEmpty, text.count <= Self.maxMessage else {
             throw .badRequest("the message must be 1–\(Self.maxMessage) characters")
         }
-        do { return try await service.store.sendCampaign(org: org.id, message: text, at: now(), by: "member:\(member)") } catch {
+        let t = now()
+        let last: Campaign?
+        do { last = try await service.store.campaigns(org: org.id).first } catch {
+            throw APIError(.serviceUnavailable, "the reminder could not be sent, and nobody received it")
+        }
+        if let last, t - last.sentAt < Self.campaignInterval {
+            let next = Time.formatRFC3339(last.sentAt + Self.campaignInterval)
+            throw APIError(.tooManyRequests, "\(org.name) sent a reminder less than 24 hours ago; the next one can go at \(next)")
+        }
+        do { return try await service.store.sendCampaign(org: org.id, message: text, at: t, by: "member:\(member)") } catch {
             throw APIError(.serviceUnavailable, "the reminder could not be sent, and nobody received it")
         }
     }

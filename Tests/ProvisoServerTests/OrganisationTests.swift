@@ -142,6 +142,22 @@ extension Fixture {
         }
     }
 
+    @Test func anOrganisationRemindsAtMostOnceADay() async throws {
+        let f = Fixture()
+        try await f.orgApp(staff: 2).test(.router) { client in
+            let s = try #require(try await signIn(client, "eu", "correct horse"))
+            let first = try await send(client, .post, "/v1/orgs/northwind/campaigns", cookie: s.cookie, csrf: s.csrf, body: #"{"message":"one"}"#)
+            #expect(first.status == .created)
+            let second = try await send(client, .post, "/v1/orgs/northwind/campaigns", cookie: s.cookie, csrf: s.csrf, body: #"{"message":"two"}"#)
+            #expect(second.status == .tooManyRequests)
+            #expect((json(second.body)["detail"] as? String)?.contains("less than 24 hours ago") == true)
+            let campaigns = try await f.store.campaigns(org: "northwind")
+            #expect(campaigns.map(\.message) == ["one"], "the refused reminder reached nobody")
+            let inbox = try await f.store.campaignNotices(member: "us")
+            #expect(inbox.count == 1)
+        }
+    }
+
     @Test func theCheckupFixesAFieldInOneClickAndOnlyForItsOwner() async throws {
         let f = Fixture()
         try await f.orgApp(staff: 0).test(.router) { client in
