@@ -44,6 +44,15 @@ public struct ComplianceReport: Sendable, Equatable {
         public var offShare: [Double?]
     }
 
+    /// The hash chain recomputed from the first event to the head, when the report was made.
+    public struct LedgerCheck: Sendable, Equatable {
+        public var events: Int64
+        public var intact: Bool
+        /// Where and why the chain breaks, when it does.
+        public var firstBreak: String?
+        public var headHash: String
+    }
+
     public var asOf: Micros
     public var policyVersion: String
     public var ledgerSeq: Int64
@@ -53,6 +62,7 @@ public struct ComplianceReport: Sendable, Equatable {
     /// The times the series are sampled at, oldest first, the last being `asOf`.
     public var points: [Micros]
     public var series: [Series]
+    public var ledger: LedgerCheck
 
     /// Monthly points: the first day of each of the `months` months before `t`, then `t`.
     public static func monthlyPoints(endingAt t: Micros, months: Int) -> [Micros] {
@@ -144,8 +154,11 @@ public struct ComplianceReport: Sendable, Equatable {
             let open = try await RetractionCheck(engine: engine, state: state, snapshot: s, at: t).all(in: store, snapshot: s.id).count
             snapshots.append(SnapshotFigure(id: s.id, name: s.name, purpose: s.purpose, asOf: s.asOf, members: s.memberCount, openRetractions: open))
         }
+        let chain = try await store.verify()
+        let ledger = LedgerCheck(events: chain.checked, intact: chain.failure == nil, firstBreak: chain.failure?.description,
+                                 headHash: LedgerHash.hex(chain.head))
         return ComplianceReport(asOf: t, policyVersion: policy.version, ledgerSeq: state.ledgerSeq, scopes: scopes,
-                                notices: try await store.noticeReport(), snapshots: snapshots, points: points, series: series)
+                                notices: try await store.noticeReport(), snapshots: snapshots, points: points, series: series, ledger: ledger)
     }
 }
 

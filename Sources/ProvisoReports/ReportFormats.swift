@@ -21,6 +21,10 @@ extension ComplianceReport {
         line("report", "", "", "as_of", Time.formatRFC3339(asOf))
         line("report", "", "", "policy_version", policyVersion)
         line("report", "", "", "ledger_seq", String(ledgerSeq))
+        line("ledger", "", "", "events_verified", String(ledger.events))
+        line("ledger", "", "", "intact", ledger.intact ? "true" : "false")
+        if let b = ledger.firstBreak { line("ledger", "", "", "first_break", b) }
+        line("ledger", "", "", "head_hash", ledger.headHash)
         for s in scopes {
             let r = s.region.code, p = s.purpose.code
             line("scope", r, p, "members_in_scope", String(s.inScope))
@@ -55,6 +59,8 @@ extension ComplianceReport {
         let n = { (x: Int) -> JSON in .number(String(x)) }
         return .object([
             ("as_of", .string(Time.formatRFC3339(asOf))), ("policy_version", .string(policyVersion)), ("ledger_seq", .number(String(ledgerSeq))),
+            ("ledger", .object([("events_verified", .number(String(ledger.events))), ("intact", .bool(ledger.intact)),
+                                ("first_break", ledger.firstBreak.map(JSON.string) ?? .null), ("head_hash", .string(ledger.headHash))])),
             ("scopes", .array(scopes.map { s in
                 .object([("region_group", .string(s.region.code)), ("purpose", .string(s.purpose.code)), ("members_in_scope", n(s.inScope)),
                          ("on", n(s.on)), ("off", n(s.off)), ("off_share", .number(Self.share(s.offShare))),

@@ -7,7 +7,13 @@ extension ComplianceReport {
     /// compliance dashboard embeds it, `proviso report --format html` wraps it in a page.
     public func htmlFragment(labels policy: Policy) -> String {
         func pct(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
-        var h = ""
+        var h = "<section class=\"card\"><h2>Ledger</h2>"
+        if ledger.intact {
+            h += "<p id=\"ledger-intact\">Hash chain intact: all \(ledger.events) events recomputed; head <code>\(ledger.headHash.prefix(16))…</code></p>"
+        } else {
+            h += "<p class=\"error\" role=\"alert\">Hash chain broken: \(HTML.escape(ledger.firstBreak ?? "unknown"))</p>"
+        }
+        h += "</section>"
         h += "<section class=\"card\"><h2>Opt-out share over time</h2><p class=\"muted\">As of \(HTML.escape(Time.formatRFC3339(asOf))) · policy \(HTML.escape(policyVersion)) · ledger sequence \(ledgerSeq)</p>"
         for p in policy.purposes {
             let lines = series.filter { $0.purpose == p.id }

@@ -79,7 +79,9 @@ extension APIHandlers {
         func counts(_ d: [String: Int]) -> Components.Schemas.Counts { .init(additionalProperties: d) }
         func share(_ x: Double) -> Double { Double(ComplianceReport.share(x))! }
         return .ok(.init(body: .json(.init(
-            asOf: Time.formatRFC3339(r.asOf), policyVersion: r.policyVersion, ledgerSeq: r.ledgerSeq,
+            asOf: Time.formatRFC3339(r.asOf),
+            ledger: .init(eventsVerified: r.ledger.events, intact: r.ledger.intact, firstBreak: r.ledger.firstBreak, headHash: r.ledger.headHash),
+            policyVersion: r.policyVersion, ledgerSeq: r.ledgerSeq,
             scopes: r.scopes.map { s in
                 .init(regionGroup: s.region.code, purpose: s.purpose.code, membersInScope: s.inScope, on: s.on, off: s.off, offShare: share(s.offShare),
                       minorsExcluded: s.minorsExcluded, sources: counts(s.sources), choicesByChannel: counts(s.choicesByChannel))

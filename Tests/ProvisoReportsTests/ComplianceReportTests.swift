@@ -64,6 +64,8 @@ struct Fixture {
         let series = try #require(r.series.first { $0.region == .eea && $0.purpose == .genaiTraining })
         #expect(r.points.count == 7)
         #expect(series.offShare == [0, 0, 0, 0.25, 0.25, 0.5, 0.25])
+        // The chain: a policy activation, seven registrations, four choices.
+        #expect(r.ledger.events == 12 && r.ledger.intact && r.ledger.firstBreak == nil)
     }
 
     @Test func theCSVCarriesTheSameFiguresAsTheJSONAndTheCharts() async throws {
@@ -81,6 +83,17 @@ struct Fixture {
         let html = r.htmlFragment(labels: .seed)
         #expect(html.contains(#"data-region="EEA" data-time="2026-06-01T00:00:00Z" data-share="0.5000""#))
         #expect(!html.contains("e2"), "no member id appears in the report")
+    }
+
+    @Test func aTamperedLedgerIsReportedBroken() async throws {
+        let f = Fixture()
+        try await f.seed()
+        f.store.tamper { $0[4].draft.value = true }
+        let r = try await f.report()
+        #expect(!r.ledger.intact)
+        #expect(r.ledger.firstBreak?.contains("sequence 5") == true)
+        #expect(r.csv().contains("\nledger,,,intact,false\n"))
+        #expect(r.htmlFragment(labels: .seed).contains("Hash chain broken"))
     }
 
     @Test func openRetractionsCountMembersWhoOptedOutAfterASnapshot() async throws {
