@@ -163,6 +163,11 @@ extension WebPages {
         switch request.uri.queryParameters.get("done") {
         case "sent"?: values["flash"] = "Reminder sent to \(request.uri.queryParameters.get("reached") ?? "0") members."
         case "published"?: values["flash"] = "Policy version \(request.uri.queryParameters.get("version") ?? "") published."
+        case "wait"?:
+            if let last = d.campaigns.first {
+                values["flash"] = "Not sent: \(org.name) sent a reminder on \(Self.when(last.sentAt)). Members hear from you at most once a day; "
+                    + "the next reminder can go after \(Self.when(last.sentAt + OrgAccess.campaignInterval))."
+            }
         default: break
         }
         return html("orgAdmin", values)
@@ -172,8 +177,13 @@ extension WebPages {
         let form = try await Self.form(request, limit: 64 << 10)
         try Self.requireCSRF(form, m)
         let org = try await orgs.requireAdmin(.member(id: m.id), org: id)
-        let c = try await orgs.sendCampaign(org, message: form["message"] ?? "", by: m.id)
-        return Self.redirect("/orgs/\(org.id)?done=sent&reached=\(c.reached)")
+        let sent: Campaign
+        do { sent = try await orgs.sendCampaign(org, message: form["message"] ?? "", by: m.id) } catch {
+            // Too soon after the last one: back to the dashboard, which says when the next may go.
+            guard error.status == .tooManyRequests else { throw error }
+            return Self.redirect("/orgs/\(org.id)?done=wait")
+        }
+        return Self.redirect("/orgs/\(org.id)?done=sent&reached=\(sent.reached)")
     }
 
     func publishOrgPolicy(_ m: MemberContext, org id: String, request: Request) async throws -> Response {

@@ -155,6 +155,16 @@ extension Fixture {
             #expect(campaigns.map(\.message) == ["one"], "the refused reminder reached nobody")
             let inbox = try await f.store.campaignNotices(member: "us")
             #expect(inbox.count == 1)
+            // The same through the page: back to the dashboard, which says why and until when.
+            var admin = Browser()
+            _ = try await admin.signIn(client, "eu", "correct horse")
+            let page = String(buffer: try await admin.get(client, "/orgs/northwind").body)
+            let refused = try await admin.post(client, "/orgs/northwind/campaigns", form: ["csrf": field(page, "csrf") ?? "", "message": "three"])
+            #expect(refused.status == .seeOther && refused.headers[.location] == "/orgs/northwind?done=wait")
+            let flash = String(buffer: try await admin.get(client, "/orgs/northwind?done=wait").body)
+            #expect(flash.contains("Not sent: Northwind sent a reminder on") && flash.contains("at most once a day"))
+            let still = try await f.store.campaigns(org: "northwind")
+            #expect(still.count == 1)
         }
     }
 
