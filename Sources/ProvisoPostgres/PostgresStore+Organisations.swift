@@ -48,6 +48,19 @@ extension PostgresStore {
         }.first
     }
 
+    public func organisations(matching query: String, limit: Int) async throws(StoreError) -> [Organisation] {
+        let escaped = query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        return try await rows("""
+            SELECT id, name, created_at FROM organisations
+            WHERE id LIKE \(escaped) || '%' OR name ILIKE '%' || \(escaped) || '%'
+            ORDER BY name COLLATE "C", id COLLATE "C" LIMIT \(limit)
+            """) { row in
+            let (id, name, at) = try row.decode((String, String, Int64).self)
+            return Organisation(id: id, name: name, createdAt: at)
+        }
+    }
+
     public func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) {
         try await transaction { c in
             try await Self.requireMember(member, on: c)

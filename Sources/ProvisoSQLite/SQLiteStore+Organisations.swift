@@ -46,6 +46,19 @@ extension SQLiteStore {
         }
     }
 
+    public func organisations(matching query: String, limit: Int) async throws(StoreError) -> [Organisation] {
+        // LIKE is case-insensitive for ASCII in SQLite; the query's own % and _ are escaped.
+        let escaped = query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        return try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, name, created_at FROM organisations
+                WHERE id LIKE ? || '%' ESCAPE '\\' OR name LIKE '%' || ? || '%' ESCAPE '\\'
+                ORDER BY name, id LIMIT ?
+                """, arguments: [escaped, escaped, limit]).map { Organisation(id: $0[0], name: $0[1], createdAt: $0[2]) }
+        }
+    }
+
     public func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) {
         try await write { db in
             try Self.requireMember(member, db)

@@ -220,6 +220,13 @@ enum Templates {
             <button type="submit">I no longer work here</button>
           </form>
           {{/current}}
+          <form method="get" action="/organisation" class="search">
+            <label for="q">Find your employer</label>
+            <input id="q" name="q" value="{{q}}" placeholder="Name or id">
+            <button type="submit">Search</button>
+          </form>
+          {{#noMatch}}<p class="muted">No organisation matches “{{q}}”.</p>{{/noMatch}}
+          {{^noMatch}}
           <form method="post" action="/organisation">
             <input type="hidden" name="csrf" value="{{csrf}}">
             <label for="org">Current employer</label>
@@ -229,6 +236,7 @@ enum Templates {
             <label class="check"><input type="checkbox" name="confirm" value="yes" required> I confirm I currently work here</label>
             <button type="submit" class="primary">Confirm employer</button>
           </form>
+          {{/noMatch}}
         </section>
         {{> foot}}
         """

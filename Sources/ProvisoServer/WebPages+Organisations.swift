@@ -45,21 +45,29 @@ extension WebPages {
     // MARK: member: employer and reminders
 
     func organisationPage(_ m: MemberContext, request: Request) async throws -> Response {
+        // A platform has millions of organisations: members search, and see at most 50 at a time.
+        let query = String((request.uri.queryParameters.get("q") ?? "").prefix(100))
         let all: [Organisation]
-        let current: String?
+        let current: Organisation?
         do {
-            all = try await service.store.organisations()
-            current = try await service.store.affiliation(member: m.id)
+            all = try await service.store.organisations(matching: query, limit: 50)
+            if let id = try await service.store.affiliation(member: m.id) {
+                current = try await service.store.organisation(id: id)
+            } else {
+                current = nil
+            }
         } catch { throw Self.unavailable("Your employer") }
         var values = m.values("Organisation")
         values["title"] = "Employer"
         values["k"] = configuration.kAnonymity.k
+        values["q"] = query
         values["orgs"] = all.map { o -> [String: Any] in
             var v: [String: Any] = ["id": o.id, "name": o.name]
-            if o.id == current { v["selected"] = true }
+            if o.id == current?.id { v["selected"] = true }
             return v
         }
-        if let current, let o = all.first(where: { $0.id == current }) { values["current"] = ["id": o.id, "name": o.name] }
+        if all.isEmpty { values["noMatch"] = true }
+        if let current { values["current"] = ["id": current.id, "name": current.name] }
         switch request.uri.queryParameters.get("saved") {
         case "joined"?: values["saved"] = "Saved: your employer is confirmed."
         case "left"?: values["saved"] = "Saved: you no longer have an employer on record."

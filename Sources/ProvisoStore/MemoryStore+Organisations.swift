@@ -49,6 +49,14 @@ extension MemoryStore {
         orgs.state.withLock { $0.orgs[id] }
     }
 
+    public func organisations(matching query: String, limit: Int) async throws(StoreError) -> [Organisation] {
+        let q = query.lowercased()
+        return orgs.state.withLock { s in
+            Array(s.orgs.values.filter { q.isEmpty || $0.id.hasPrefix(q) || $0.name.lowercased().contains(q) }
+                .sorted { ($0.name, $0.id) < ($1.name, $1.id) }.prefix(limit))
+        }
+    }
+
     public func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) {
         guard memberExists(member) else { throw .unknownMember(member) }
         try orgs.state.withLock { s throws(StoreError) in

@@ -104,6 +104,9 @@ public protocol OrganisationStore: Sendable {
     func organisations() async throws(StoreError) -> [Organisation]
     /// One organisation, by its id (a platform has millions: never list them to find one).
     func organisation(id: String) async throws(StoreError) -> Organisation?
+    /// At most `limit` organisations whose id starts with, or whose name contains, `query`
+    /// (case-insensitive; an empty query matches all), by name: what a member picks from.
+    func organisations(matching query: String, limit: Int) async throws(StoreError) -> [Organisation]
     /// Makes a member an admin of an organisation (idempotent); `.unknownMember` or
     /// `.unknownOrganisation` when either is missing.
     func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError)

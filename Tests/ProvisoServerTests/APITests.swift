@@ -53,6 +53,7 @@ final class FlakyStore: ConsentStore {
     func createOrganisation(_ org: Organisation) async throws(StoreError) { try check(); try await inner.createOrganisation(org) }
     func organisations() async throws(StoreError) -> [Organisation] { try check(); return try await inner.organisations() }
     func organisation(id: String) async throws(StoreError) -> Organisation? { try check(); return try await inner.organisation(id: id) }
+    func organisations(matching query: String, limit: Int) async throws(StoreError) -> [Organisation] { try check(); return try await inner.organisations(matching: query, limit: limit) }
     func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) { try check(); try await inner.addOrgAdmin(org: org, member: member, at: at) }
     func administeredOrgs(member: String) async throws(StoreError) -> [String] { try check(); return try await inner.administeredOrgs(member: member) }
     func setAffiliation(member: String, org: String?, at: Micros) async throws(StoreError) { try check(); try await inner.setAffiliation(member: member, org: org, at: at) }

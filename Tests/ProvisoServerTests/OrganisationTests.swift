@@ -225,6 +225,10 @@ extension Fixture {
             _ = try await b.signIn(client, "eu", "correct horse")
             let page = String(buffer: try await b.get(client, "/organisation").body)
             let csrf = field(page, "csrf") ?? ""
+            let found = String(buffer: try await b.get(client, "/organisation?q=cont").body)
+            #expect(found.contains(#"<option value="contoso""#) && !found.contains(#"<option value="northwind""#))
+            let nothing = String(buffer: try await b.get(client, "/organisation?q=%3Cscript%3E").body)
+            #expect(nothing.contains("No organisation matches “&lt;script&gt;”"))
             let unconfirmed = try await b.post(client, "/organisation", form: ["csrf": csrf, "org": "contoso"])
             #expect(unconfirmed.status == .badRequest)
             let got6 = try await f.store.affiliation(member: "eu")
