@@ -80,7 +80,7 @@ def test_a_small_organisation_shows_nothing_until_k_members_confirm_it(server, b
         sign_in(browser, base, login)
         browser.find_element(By.CSS_SELECTOR, "nav a[href='/organisation']").click()
         WebDriverWait(browser, 10).until(EC.title_contains("Employer"))
-        form = browser.find_element(By.CSS_SELECTOR, "form:not(.inline)[action='/organisation']")
+        form = browser.find_element(By.CSS_SELECTOR, "form[method=post]:not(.inline)[action='/organisation']")
         form.find_element(By.CSS_SELECTOR, "select#org option[value='fabrikam']").click()
         form.find_element(By.CSS_SELECTOR, "input[name=confirm]").click()
         form.find_element(By.CSS_SELECTOR, "button.primary").click()
