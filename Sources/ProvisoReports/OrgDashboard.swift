@@ -59,7 +59,7 @@ public struct OrgDashboard: Sendable, Equatable {
             var counts: [String: Int] = [:]
             let today = Int(t / Time.microsPerDay)
             for (id, _) in affiliated {
-                let findings = ExposureRules.review(fields: try await store.profileFields(member: id), posts: try await store.posts(member: id), today: today)
+                let findings = try await ExposureRules.review(member: id, in: store, today: today)
                 for rule in Set(findings.map(\.rule)) { counts[rule, default: 0] += 1 }
             }
             exposure = .shown(ExposureRules.rules.map { FindingShare(rule: $0.code, share: Double(counts[$0.code] ?? 0) / Double(members.count)) })

@@ -833,12 +833,8 @@ public final class SQLiteStore: ConsentStore {
     }
 
     public func unreadNotices(member: String) async throws(StoreError) -> Int {
-        do {
-            return try await pool.read { db in
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM notices WHERE member_id = ? AND read_at IS NULL", arguments: [member]) ?? 0
-            }
-        } catch {
-            throw Self.map(error)
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM notices WHERE member_id = ? AND read_at IS NULL", arguments: [member]) ?? 0
         }
     }
 

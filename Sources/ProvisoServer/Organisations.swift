@@ -97,8 +97,7 @@ struct OrgAccess: Sendable {
     func exposure(member: String) async throws(APIError) -> [ExposureFinding] {
         do {
             guard try await service.store.member(member) != nil else { throw APIError(.notFound, "unknown member \"\(member)\"") }
-            return ExposureRules.review(fields: try await service.store.profileFields(member: member), posts: try await service.store.posts(member: member),
-                                        today: Int(now() / Time.microsPerDay))
+            return try await ExposureRules.review(member: member, in: service.store, today: Int(now() / Time.microsPerDay))
         } catch let e as APIError {
             throw e
         } catch {
