@@ -137,6 +137,18 @@ public enum Time {
         return "\(d) \(monthNames[m - 1]) \(y)"
     }
 
+    private static let weekdayNames = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+
+    /// HTTP's `Date` header form (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    public static func formatHTTP(_ t: Micros) -> String {
+        let day = floorDiv(t, microsPerDay)
+        let secs = Int((t - day * microsPerDay) / microsPerSecond)
+        let (y, m, d) = civil(dayNumber: Int(day))
+        let weekday = weekdayNames[Int(((day % 7) + 7) % 7)]
+        return weekday + ", " + pad(d, 2) + " " + monthNames[m - 1] + " " + pad(y, 4) + " "
+            + pad(secs / 3600, 2) + ":" + pad(secs / 60 % 60, 2) + ":" + pad(secs % 60, 2) + " GMT"
+    }
+
     /// Midnight UTC of a day number, in microseconds.
     public static func micros(dayNumber: Int) -> Micros { Int64(dayNumber) * microsPerDay }
 

@@ -1,4 +1,5 @@
 public import Hummingbird
+import HummingbirdCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 public import ProvisoCore
@@ -42,16 +43,23 @@ public func buildApplication(service: ConsentService, configuration: ServerConfi
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware(pages: pages))
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
-    router.add(middleware: AuthMiddleware(store: service.store, now: now, tokens: TokenCache()))
+    let tokens = TokenCache()
+    let decisions = DecisionEndpoints(service: service, metrics: metrics, limit: configuration.maxBodyBytes, now: now)
+    router.add(middleware: AuthMiddleware(store: service.store, now: now, tokens: tokens))
     router.add(middleware: GPCMiddleware(service: service, now: now))
     router.get("/.well-known/gpc.json") { _, _ in gpcWellKnown() }
     router.add(middleware: PolicyPublishMiddleware(service: service, limit: configuration.maxBodyBytes, now: now))
     if configuration.fastDecisions {
-        router.add(middleware: FastDecisionsMiddleware(service: service, metrics: metrics, limit: configuration.maxBodyBytes, now: now))
+        router.add(middleware: FastDecisionsMiddleware(endpoints: decisions))
     }
     // Compact JSON: pipelines parse it, and pretty-printing costs time on every answer.
     try APIHandlers(service: service, metrics: metrics, configuration: configuration, throttle: throttle, now: now).registerHandlers(on: router, configuration: .init(jsonEncodingOptions: [.withoutEscapingSlashes]))
     pages.addRoutes(to: router)
-    return Application(router: router,
+    // Single decisions from an already verified token are answered on the event loop, before
+    // the request enters Swift concurrency; everything else goes on to the router.
+    let server: HTTPServerBuilder = configuration.fastDecisions
+        ? HTTPServerBuilder { responder in DecisionHTTP1Channel(responder: responder, endpoints: decisions, tokens: tokens, serverName: "proviso") }
+        : .http1()
+    return Application(router: router, server: server,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "proviso"))
 }

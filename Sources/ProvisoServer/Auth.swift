@@ -173,9 +173,14 @@ final class TokenCache: Sendable {
     init(ttl: Micros = 2 * Time.microsPerSecond) { self.ttl = ttl }
 
     func lookup(_ hash: [UInt8], now: Micros) -> ServiceToken? {
+        entry(hash, now: now)?.token
+    }
+
+    /// A verified token and until when it may be used without reading the store again.
+    func entry(_ hash: [UInt8], now: Micros) -> (token: ServiceToken, until: Micros)? {
         entries.withLock { e in
             guard let hit = e[hash], hit.until > now else { return nil }
-            return hit.token
+            return hit
         }
     }
 

@@ -8,48 +8,68 @@ import ProvisoCore
 /// the decisions themselves. Same contract as `openapi.yaml` (unknown fields refused, the
 /// same answers and errors); the router tests and the schemathesis run hold it to that.
 struct FastDecisionsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let service: ConsentService
-    let metrics: ServerMetrics
-    let limit: Int
-    let now: @Sendable () -> Micros
+    let endpoints: DecisionEndpoints
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard request.method == .post, path == "/v1/decisions" || path == "/v1/decisions/batch" else {
+        guard request.method == .post, path == DecisionEndpoints.single || path == DecisionEndpoints.batch else {
             return try await next(request, context)
         }
         _ = try CurrentPrincipal.require(.decisionsRead)
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
             throw APIError(.unsupportedMediaType, "send the request as application/json")
         }
-        let body = try await request.body.collect(upTo: limit)
-        if path == "/v1/decisions/batch", let bytes = fastBatch(body) {
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        let body = try await request.body.collect(upTo: endpoints.limit)
+        switch endpoints.answer(path: path, body: body) {
+        case let .success(out): return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: out))
+        case let .failure(problem): throw problem
+        }
+    }
+}
+
+/// The decision endpoints' answers, bytes in and bytes out, shared by the router middleware and
+/// the channel handler that answers single decisions on the event loop.
+struct DecisionEndpoints: Sendable {
+    static let single = "/v1/decisions"
+    static let batch = "/v1/decisions/batch"
+
+    let service: ConsentService
+    let metrics: ServerMetrics
+    let limit: Int
+    let now: @Sendable () -> Micros
+
+    /// The JSON answer for a request body already authorised for `decisions:read`, or the
+    /// problem to answer instead (nothing is decided or counted for a refused body).
+    func answer(path: String, body: ByteBuffer) -> Result<ByteBuffer, APIError> {
+        if path == Self.batch, let bytes = fastBatch(body) {
+            return .success(ByteBuffer(bytes: bytes))
         }
         let json: JSON
         do {
             json = try body.withUnsafeReadableBytes { try JSON.parse($0) }
         } catch let e as JSONError {
-            throw APIError.badRequest("the request body is not valid JSON: \(e.description)")
+            return .failure(.badRequest("the request body is not valid JSON: \(e.description)"))
+        } catch {
+            return .failure(.badRequest("the request body is not valid JSON"))
         }
         let t = now()
         var out = ""
-        if path == "/v1/decisions" {
+        if path == Self.single {
             let request: DecisionRequest
-            do { request = try DecisionRequest.from(json: json) } catch { throw APIError.badRequest(error.message) }
+            do { request = try DecisionRequest.from(json: json) } catch { return .failure(.badRequest(error.message)) }
             let d = service.decide(request, now: t)
             metrics.decided(Purpose(code: request.purpose), allowed: d.allowed)
             out = d.json
         } else {
-            guard case let .object(fields) = json else { throw APIError.badRequest("expected an object {\"requests\":[…]}") }
-            for f in fields where f.key != "requests" { throw APIError.badRequest("unknown field \"\(f.key)\" (expected: requests)") }
-            guard case let .array(items)? = json["requests"] else { throw APIError.badRequest("requests must be an array of decision requests") }
-            try APIError.checkBatch(items.count)
+            guard case let .object(fields) = json else { return .failure(.badRequest("expected an object {\"requests\":[…]}")) }
+            for f in fields where f.key != "requests" { return .failure(.badRequest("unknown field \"\(f.key)\" (expected: requests)")) }
+            guard case let .array(items)? = json["requests"] else { return .failure(.badRequest("requests must be an array of decision requests")) }
+            do { try APIError.checkBatch(items.count) } catch { return .failure(error) }
             var requests: [DecisionRequest] = []
             requests.reserveCapacity(items.count)
             for (i, item) in items.enumerated() {
                 do { requests.append(try DecisionRequest.from(json: item)) } catch {
-                    throw APIError.badRequest("requests[\(i)]: \(error.message)")
+                    return .failure(.badRequest("requests[\(i)]: \(error.message)"))
                 }
             }
             let decisions = service.decide(requests, now: t)
@@ -62,7 +82,7 @@ struct FastDecisionsMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             out += "]}"
         }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: out)))
+        return .success(ByteBuffer(string: out))
     }
 
     /// The one-pass batch: bytes in, bytes out, against one snapshot of the projection.

@@ -11,6 +11,7 @@ public final class ServerMetrics: Sendable {
     let decisionCounters: [Counter]
     let latency = Mutex<[String: DurationHistogram]>([:])
     let requests = Mutex<[String: Counter]>([:])
+    let answeredOnEventLoop: Counter
 
     static let purposeLabels = Purpose.allCases.map(\.code) + ["unknown"]
 
@@ -25,6 +26,9 @@ public final class ServerMetrics: Sendable {
             }
         }
         decisionCounters = counters
+        answeredOnEventLoop = registry.makeCounter(
+            descriptor: MetricNameDescriptor(metricName: "proviso_decisions_on_event_loop_total",
+                                             helpText: "Single-decision requests answered on the event loop, before the router (the rest are counted by route)."))
     }
 
     /// Counts one decision.
@@ -40,6 +44,14 @@ public final class ServerMetrics: Sendable {
 
     /// Counts one request and records its latency.
     func request(route: String, method: String, status: Int, nanoseconds: Int64) {
+        let (counter, histogram) = recorder(route: route, method: method, status: status)
+        counter.increment()
+        histogram.recordNanoseconds(nanoseconds)
+    }
+
+    /// The request counter and latency histogram for one route, method and status, made on
+    /// first use; a caller on a hot path keeps them instead of looking them up per request.
+    func recorder(route: String, method: String, status: Int) -> (Counter, DurationHistogram) {
         let key = "\(method) \(route) \(status)"
         let counter = requests.withLock { table in
             if let c = table[key] { return c }
@@ -49,7 +61,6 @@ public final class ServerMetrics: Sendable {
             table[key] = c
             return c
         }
-        counter.increment()
         let histogram = latency.withLock { table in
             if let h = table[route] { return h }
             let h = registry.makeDurationHistogram(
@@ -60,7 +71,7 @@ public final class ServerMetrics: Sendable {
             table[route] = h
             return h
         }
-        histogram.recordNanoseconds(nanoseconds)
+        return (counter, histogram)
     }
 
     /// The Prometheus text exposition.

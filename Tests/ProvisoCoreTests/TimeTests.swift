@@ -41,6 +41,12 @@ import ProvisoCore
     @Test func humanDatesReadAsMembersExpect() {
         #expect(Time.formatHuman(at("2025-11-03T00:00:00Z")) == "3 Nov 2025")
     }
+
+    @Test func httpDatesAreIMFFixdateWithTheRightWeekday() {
+        #expect(Time.formatHTTP(at("1994-11-06T08:49:37Z")) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(Time.formatHTTP(at("2025-11-03T00:00:00Z")) == "Mon, 03 Nov 2025 00:00:00 GMT")
+        #expect(Time.formatHTTP(at("1969-12-31T23:59:59.5Z")) == "Wed, 31 Dec 1969 23:59:59 GMT")
+    }
 }
 
 @Suite struct RegionTests {

@@ -85,7 +85,14 @@ struct Fixture {
     let gate = "pvs_gate-secret"
     let revoked = "pvs_revoked-secret"
 
-    func app(maxBody: Int = 4 << 20, fast: Bool = true) async throws -> some ApplicationProtocol {
+    func app(maxBody: Int = 4 << 20, fast: Bool = true, metrics: ServerMetrics = ServerMetrics()) async throws -> some ApplicationProtocol {
+        let service = try await loadService()
+        return try buildApplication(service: service, configuration: ServerConfiguration(maxBodyBytes: maxBody, fastDecisions: fast),
+                                    metrics: metrics, now: { fixedNow })
+    }
+
+    /// The fixture's members, choice and tokens, loaded into a consent service.
+    func loadService() async throws -> ConsentService {
         let day = { (s: String) in Time.parseDate(s)! }
         _ = try await store.append(WriteBatch(
             members: [Member(id: "eu", country: "DE", birthDay: day("1985-01-01")), Member(id: "us", country: "US", birthDay: day("1985-01-01")),
@@ -97,9 +104,7 @@ struct Fixture {
         try await store.createToken(ServiceToken(name: "gate", scopes: [.gateRun], createdAt: fixedNow), hash: TokenSecret.hash(gate))
         try await store.createToken(ServiceToken(name: "old", scopes: [.decisionsRead], createdAt: fixedNow), hash: TokenSecret.hash(revoked))
         _ = try await store.revokeToken(name: "old", at: fixedNow)
-        let service = try await ConsentService.load(store: store, policy: .seed)
-        return try buildApplication(service: service, configuration: ServerConfiguration(maxBodyBytes: maxBody, fastDecisions: fast),
-                                    now: { fixedNow })
+        return try await ConsentService.load(store: store, policy: .seed)
     }
 }
 
