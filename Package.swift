@@ -97,17 +97,24 @@ let package = Package(
             dependencies: ["ProvisoCore"],
             path: "Tests/ProvisoTestSupport",
             swiftSettings: strict),
+        .target(
+            name: "ProvisoTestStores",
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoSQLite", "ProvisoPostgres",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ProvisoTestStores",
+            swiftSettings: strict),
         .testTarget(
             name: "ProvisoCoreTests",
             dependencies: ["ProvisoCore", "ProvisoTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoGateTests",
-            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoTestSupport", "ProvisoTestStores", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoReportsTests",
-            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoReports"],
+            dependencies: ["ProvisoCore", "ProvisoStore", "ProvisoGate", "ProvisoReports", "ProvisoTestStores"],
             swiftSettings: strict),
         .testTarget(
             name: "ProvisoStoreTests",
@@ -124,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "ProvisoServerTests",
             dependencies: [
-                "ProvisoCore", "ProvisoStore", "ProvisoServer",
+                "ProvisoCore", "ProvisoStore", "ProvisoServer", "ProvisoTestStores",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -29,6 +29,12 @@ trap 'scripts/pg-cluster.sh stop "$PROVISO_PG_DIR"; scripts/pg-cluster.sh stop "
 # One build with testability serves both the tests and the binary the live tests run.
 swift build --build-tests
 swift test --skip-build
+# The suites that run on a store (server, gate, reports: on memory above) again on SQLite and on
+# PostgreSQL, a fresh database for each test; one test at a time on PostgreSQL, whose CREATE
+# DATABASE is serialised. Store conformance, CLI and multi-instance tests run on both above.
+store_suites="ProvisoServerTests|ProvisoGateTests|ProvisoReportsTests"
+PROVISO_TEST_STORE=sqlite swift test --skip-build --filter "$store_suites"
+PROVISO_TEST_STORE=postgres swift test --skip-build --no-parallel --filter "$store_suites"
 # API fuzzing from openapi.yaml against the real server: no 5xx allowed.
 tests/fuzz/schemathesis.sh
 # A real browser on the real pages, against the binary built above.

@@ -4,6 +4,7 @@ import Testing
 import ProvisoCore
 import ProvisoGate
 import ProvisoStore
+import ProvisoTestStores
 import ProvisoTestSupport
 
 /// Scans one line the way the gate does; the member id comes back as a `String`.
@@ -261,7 +262,7 @@ func sha256Hex(_ d: Data) -> String {
 
 @Suite struct RetractionTests {
     @Test func aMemberWhoOptsOutAfterASnapshotIsRetractedWithTheReason() async throws {
-        let store = MemoryStore()
+        let store = FlakyStore()
         var state = seedState()
         let engine = DecisionEngine(policy: .seed)
         let dir = TempDir()

@@ -1,6 +1,7 @@
 import Testing
 import ProvisoCore
 import ProvisoStore
+import ProvisoTestStores
 import ProvisoGate
 import ProvisoReports
 
@@ -8,8 +9,11 @@ import ProvisoReports
 struct Fixture {
     static let t0 = Time.parseRFC3339("2026-01-01T00:00:00Z")!
     static let at = Time.parseRFC3339("2026-06-15T12:00:00Z")!
-    let store = MemoryStore()
+    let store: any ConsentStore
     var engine: DecisionEngine { DecisionEngine(policy: .seed) }
+
+    /// On the store the run asked for (`PROVISO_TEST_STORE`), unless a test needs a particular one.
+    init(store: any ConsentStore = FlakyStore()) { self.store = store }
 
     static func member(_ id: String, _ country: String, born: String = "1990-01-01", minor: Bool = false, closed: Micros? = nil) -> Member {
         Member(id: id, country: country, birthDay: Time.parseDate(born)!, suspectedMinor: minor, closedAt: closed, handle: id, name: id)
@@ -86,9 +90,10 @@ struct Fixture {
     }
 
     @Test func aTamperedLedgerIsReportedBroken() async throws {
-        let f = Fixture()
+        let memory = MemoryStore()  // tampering needs a store that lets a test reach under its rules
+        let f = Fixture(store: memory)
         try await f.seed()
-        f.store.tamper { $0[4].draft.value = true }
+        memory.tamper { $0[4].draft.value = true }
         let r = try await f.report()
         #expect(!r.ledger.intact)
         #expect(r.ledger.firstBreak?.contains("sequence 5") == true)
@@ -110,8 +115,8 @@ struct Fixture {
 }
 
 @Suite struct OrgDashboardTests {
-    static func platform(affiliated n: Int, off: Int) async throws -> (MemoryStore, ConsentState) {
-        let store = MemoryStore()
+    static func platform(affiliated n: Int, off: Int) async throws -> (FlakyStore, ConsentState) {
+        let store = FlakyStore()
         let ids = (0..<n).map { "m\($0)" }
         _ = try await store.append(WriteBatch(members: ids.map { Fixture.member($0, "GB") },
                                               events: ids.prefix(off).map { Fixture.choice($0, .genaiImprovement, false, at: "2026-02-01T00:00:00Z") },
@@ -122,7 +127,7 @@ struct Fixture {
         return (store, try await store.loadState())
     }
 
-    static func dashboard(_ store: MemoryStore, _ state: ConsentState) async throws -> OrgDashboard {
+    static func dashboard(_ store: any ConsentStore, _ state: ConsentState) async throws -> OrgDashboard {
         try await OrgDashboard.build(org: Organisation(id: "northwind", name: "Northwind", createdAt: Fixture.t0), store: store,
                                      engine: DecisionEngine(policy: .seed), state: state, k: .standard, at: Fixture.at)
     }
@@ -154,7 +159,7 @@ struct Fixture {
     @Test(arguments: [1, 2, 3, 4, 5])
     func theChartAndTheCSVAgreeWithANaiveReplayOfTheLedger(_ seed: Int) async throws {
         var rng = SplitMix64(seed: UInt64(seed))
-        let store = MemoryStore()
+        let store = FlakyStore()
         let countries = ["DE", "FR", "GB", "CH", "CA", "HK", "US", "BR"]
         let members = (0..<60).map { Fixture.member("m\($0)", rng.pick(countries)) }
         var events: [EventDraft] = []

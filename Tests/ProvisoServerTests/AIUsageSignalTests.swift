@@ -7,6 +7,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 extension Fixture {
     /// Handles and posts for the fixture's members: eva (eu, opted out), sam (us), kiddo (a minor).

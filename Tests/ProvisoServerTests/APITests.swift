@@ -7,72 +7,8 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
-/// A store whose reads can be made to fail, to prove readiness and fail-closed paths.
-final class FlakyStore: ConsentStore {
-    let inner = MemoryStore()
-    let failing = Atomic(false)
-    func check() throws(StoreError) { if failing.load(ordering: .relaxed) { throw .unavailable("simulated outage") } }
-    func append(_ batch: WriteBatch) async throws(StoreError) -> AppendResult { try check(); return try await inner.append(batch) }
-    func events(after: Int64, limit: Int) async throws(StoreError) -> [LedgerEvent] { try check(); return try await inner.events(after: after, limit: limit) }
-    func events(member: String) async throws(StoreError) -> [LedgerEvent] { try check(); return try await inner.events(member: member) }
-    func head() async throws(StoreError) -> LedgerEvent? { try check(); return try await inner.head() }
-    func member(_ id: String) async throws(StoreError) -> Member? { try check(); return try await inner.member(id) }
-    func memberCount() async throws(StoreError) -> Int { try check(); return try await inner.memberCount() }
-    func memberID(handle: String) async throws(StoreError) -> String? { try check(); return try await inner.memberID(handle: handle) }
-    func loadState() async throws(StoreError) -> ConsentState { try check(); return try await inner.loadState() }
-    func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) { try check(); try await inner.createToken(token, hash: hash) }
-    func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken? { try check(); return try await inner.activeToken(hash: hash) }
-    func revokeToken(name: String, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.revokeToken(name: name, at: at) }
-    func tokens() async throws(StoreError) -> [ServiceToken] { try check(); return try await inner.tokens() }
-    func receiptKeys() async throws(StoreError) -> [ReceiptKey] { try check(); return try await inner.receiptKeys() }
-    func addReceiptKey(_ key: ReceiptKey, at: Micros) async throws(StoreError) { try check(); try await inner.addReceiptKey(key, at: at) }
-    func setPasswordHash(member: String, hash: String, at: Micros) async throws(StoreError) { try check(); try await inner.setPasswordHash(member: member, hash: hash, at: at) }
-    func passwordHash(member: String) async throws(StoreError) -> String? { try check(); return try await inner.passwordHash(member: member) }
-    func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError) { try check(); try await inner.createSession(session, idHash: idHash) }
-    func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession? { try check(); return try await inner.session(idHash: idHash, now: now) }
-    func deleteSession(idHash: [UInt8]) async throws(StoreError) { try check(); try await inner.deleteSession(idHash: idHash) }
-    func registerSnapshot(_ snapshot: Snapshot, members: [SnapshotMember]) async throws(StoreError) { try check(); try await inner.registerSnapshot(snapshot, members: members) }
-    func snapshots() async throws(StoreError) -> [Snapshot] { try check(); return try await inner.snapshots() }
-    func snapshot(id: String) async throws(StoreError) -> Snapshot? { try check(); return try await inner.snapshot(id: id) }
-    func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]? { try check(); return try await inner.snapshotMembers(id: id, page: page) }
-    func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse] { try check(); return try await inner.snapshotUses(member: member) }
-    func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String, notices: [NoticeDelivery]) async throws(StoreError) -> PublishedPolicy { try check(); return try await inner.publishPolicy(policy, publishedAt: publishedAt, actor: actor, notices: notices) }
-    func notices(member: String) async throws(StoreError) -> [Notice] { try check(); return try await inner.notices(member: member) }
-    func markNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int { try check(); return try await inner.markNoticesRead(member: member, at: at) }
-    func confirmNotice(member: String, id: Int64, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.confirmNotice(member: member, id: id, at: at) }
-    func pendingEmails(limit: Int) async throws(StoreError) -> [OutboxEmail] { try check(); return try await inner.pendingEmails(limit: limit) }
-    func markEmailSent(id: Int64, at: Micros) async throws(StoreError) { try check(); try await inner.markEmailSent(id: id, at: at) }
-    func unreadNotices(member: String) async throws(StoreError) -> Int { try check(); return try await inner.unreadNotices(member: member) }
-    func unreadReminders(member: String) async throws(StoreError) -> Int { try check(); return try await inner.unreadReminders(member: member) }
-    func noticeReport() async throws(StoreError) -> [NoticeReportRow] { try check(); return try await inner.noticeReport() }
-    func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] { try check(); return try await inner.publishedPolicies() }
-    func addPosts(_ posts: [Post]) async throws(StoreError) { try check(); try await inner.addPosts(posts) }
-    func posts(member: String) async throws(StoreError) -> [Post] { try check(); return try await inner.posts(member: member) }
-    func handles() async throws(StoreError) -> [(id: String, handle: String)] { try check(); return try await inner.handles() }
-    func createOrganisation(_ org: Organisation) async throws(StoreError) { try check(); try await inner.createOrganisation(org) }
-    func organisations() async throws(StoreError) -> [Organisation] { try check(); return try await inner.organisations() }
-    func organisation(id: String) async throws(StoreError) -> Organisation? { try check(); return try await inner.organisation(id: id) }
-    func organisations(matching query: String, limit: Int) async throws(StoreError) -> [Organisation] { try check(); return try await inner.organisations(matching: query, limit: limit) }
-    func addOrgAdmin(org: String, member: String, at: Micros) async throws(StoreError) { try check(); try await inner.addOrgAdmin(org: org, member: member, at: at) }
-    func administeredOrgs(member: String) async throws(StoreError) -> [String] { try check(); return try await inner.administeredOrgs(member: member) }
-    func setAffiliation(member: String, org: String?, at: Micros) async throws(StoreError) { try check(); try await inner.setAffiliation(member: member, org: org, at: at) }
-    func affiliation(member: String) async throws(StoreError) -> String? { try check(); return try await inner.affiliation(member: member) }
-    func affiliatedMembers(org: String) async throws(StoreError) -> [String] { try check(); return try await inner.affiliatedMembers(org: org) }
-    func publishOrgPolicy(org: String, markdown: String, at: Micros, by: String) async throws(StoreError) -> OrgPolicy { try check(); return try await inner.publishOrgPolicy(org: org, markdown: markdown, at: at, by: by) }
-    func orgPolicies(org: String) async throws(StoreError) -> [OrgPolicy] { try check(); return try await inner.orgPolicies(org: org) }
-    func sendCampaign(org: String, message: String, at: Micros, by: String) async throws(StoreError) -> Campaign { try check(); return try await inner.sendCampaign(org: org, message: message, at: at, by: by) }
-    func campaigns(org: String) async throws(StoreError) -> [Campaign] { try check(); return try await inner.campaigns(org: org) }
-    func campaignNotices(member: String) async throws(StoreError) -> [CampaignNotice] { try check(); return try await inner.campaignNotices(member: member) }
-    func markCampaignNoticesRead(member: String, at: Micros) async throws(StoreError) -> Int { try check(); return try await inner.markCampaignNoticesRead(member: member, at: at) }
-    func acknowledgeCampaign(member: String, notice: Int64, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.acknowledgeCampaign(member: member, notice: notice, at: at) }
-    func grantRole(_ role: MemberRole, member: String, at: Micros) async throws(StoreError) { try check(); try await inner.grantRole(role, member: member, at: at) }
-    func roles(member: String) async throws(StoreError) -> Set<MemberRole> { try check(); return try await inner.roles(member: member) }
-    func profileFields(member: String) async throws(StoreError) -> [ProfileField] { try check(); return try await inner.profileFields(member: member) }
-    func setProfileField(member: String, _ field: ProfileField, at: Micros) async throws(StoreError) { try check(); try await inner.setProfileField(member: member, field, at: at) }
-    func setFieldVisibility(member: String, kind: ProfileFieldKind, visibility: Visibility, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.setFieldVisibility(member: member, kind: kind, visibility: visibility, at: at) }
-    func setPostVisibility(member: String, post: String, visibility: Visibility) async throws(StoreError) -> Bool { try check(); return try await inner.setPostVisibility(member: member, post: post, visibility: visibility) }
-}
 
 import Synchronization
 

@@ -10,6 +10,7 @@ import Testing
 import ProvisoCore
 @testable import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 /// The channel handler that answers single decisions on the event loop: on its own in an
 /// embedded channel (what it answers, what it hands to the router, and in which order), and

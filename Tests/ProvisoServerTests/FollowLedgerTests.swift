@@ -2,6 +2,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 /// Another instance's writes reach this one by tailing the ledger; when the store cannot be
 /// read for longer than the bound, decisions fail closed, and recover once it can.
@@ -45,7 +46,7 @@ import ProvisoStore
     }
 
     @Test func anEventWrittenHereAndSeenAgainWhileTailingIsAppliedOnce() async throws {
-        let store = MemoryStore()
+        let store = FlakyStore()
         _ = try await store.append(WriteBatch(members: [Member(id: "gb", country: "GB", birthDay: 3000)], policy: .seed, actor: "t", recordedAt: t0))
         let service = try await ConsentService.load(store: store, policy: .seed)
         _ = try await service.change(member: "gb", setting: .adsOffPlatform, on: false, channel: .web, actor: "member:gb", now: t0 + second)

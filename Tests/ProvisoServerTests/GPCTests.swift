@@ -7,6 +7,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 let gpcHeader = HTTPField.Name("Sec-GPC")!
 

@@ -7,6 +7,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 extension Fixture {
     /// The member fixture plus one registered snapshot that took data of `eu` (who had opted

@@ -4,6 +4,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 /// A one-connection SMTP server on loopback that accepts one message and keeps it.
 final class FakeRelay: @unchecked Sendable {
@@ -70,8 +71,8 @@ final class FailingAfter: EmailSender {
 }
 
 @Suite struct MailTests {
-    func storeWithTwoNotices() async throws -> MemoryStore {
-        let store = MemoryStore()
+    func storeWithTwoNotices() async throws -> FlakyStore {
+        let store = FlakyStore()
         _ = try await store.append(WriteBatch(members: [Member(id: "a", country: "US", birthDay: 3000), Member(id: "b", country: "US", birthDay: 3000)],
                                               policy: .seed, actor: "t", recordedAt: 1))
         let v2 = try Policy.parse(Policy.seed.source.replacingOccurrences(of: #""version": "seed-2025-11-03""#, with: #""version": "v2", "effective_from": "2030-01-01""#))

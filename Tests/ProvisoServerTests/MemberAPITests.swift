@@ -8,6 +8,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 /// Signs a member in through the API and returns the cookie header value and CSRF token.
 func signIn(_ client: some TestClientProtocol, _ member: String, _ password: String) async throws -> (cookie: String, csrf: String)? {

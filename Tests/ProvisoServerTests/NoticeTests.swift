@@ -7,6 +7,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 @Suite struct NoticeTests {
     @Test func publicationDeliversNoticesToExactlyTheAffectedMembersWithEmailsAndAReport() async throws {

@@ -8,6 +8,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 extension Fixture {
     var reports: String { "pvs_reports-secret" }

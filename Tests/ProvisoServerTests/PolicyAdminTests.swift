@@ -7,6 +7,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 extension Fixture {
     var policyAdmin: String { "pvs_policy-secret" }

@@ -7,6 +7,7 @@ import Testing
 import ProvisoCore
 import ProvisoServer
 import ProvisoStore
+import ProvisoTestStores
 
 /// A browser-like session for router tests: keeps cookies, posts forms.
 struct Browser {
