@@ -20,9 +20,11 @@ public struct GateRequest: Sendable {
     public var explain: String?
     public var strict: Bool
     public var progress: Bool
+    /// The input's digest, when it is being taken alongside (start it before loading the state).
+    public var digest: InputDigest?
 
     public init(purpose: Purpose, at: Micros, now: Micros, name: String? = nil, input: String, outDir: String,
-                explain: String? = nil, strict: Bool = false, progress: Bool = false) {
+                explain: String? = nil, strict: Bool = false, progress: Bool = false, digest: InputDigest? = nil) {
         self.purpose = purpose
         self.at = at
         self.now = now
@@ -32,6 +34,7 @@ public struct GateRequest: Sendable {
         self.explain = explain
         self.strict = strict
         self.progress = progress
+        self.digest = digest
     }
 }
 
@@ -125,11 +128,18 @@ public enum GateRunner {
         let setupStarted = GateProgress.now()
         var filter = GateFilter(engine: engine, state: state, purpose: req.purpose, at: req.at)
         let started = GateProgress.now()
-        let summary: StreamSummary
-        do {
+        var summary: StreamSummary
+        do throws(GateStreamError) {
             let stream = GateStream(progress: req.progress ? GateProgress.forTerminal(total: size) : nil)
             summary = try stream.run(input: input, filter: &filter, records: staging + "/records.jsonl", explain: explainStaging,
-                                     strict: req.strict)
+                                     strict: req.strict, hashInput: req.digest == nil)
+            if let digest = req.digest {
+                do {
+                    summary.inputSHA256 = try digest.matches(afterPassOf: input, bytes: summary.inputBytes)
+                } catch {
+                    throw GateStreamError.io(error)
+                }
+            }
         } catch {
             FS.removeTree(staging)
             if let explainStaging { unlink(explainStaging) }

@@ -62,10 +62,12 @@ public struct GateStream {
     public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Runs the pass. `explain`, when given, receives one JSON line per excluded record.
+    /// `hashInput: false` when the input's digest is taken elsewhere (`InputDigest`); the
+    /// summary's `inputSHA256` is then empty.
     public func run(input fd: Int32, filter: inout GateFilter, records: String, explain: String?,
-                    strict: Bool) throws(GateStreamError) -> StreamSummary {
+                    strict: Bool, hashInput: Bool = true) throws(GateStreamError) -> StreamSummary {
         do {
-            return try pass(fd, &filter, records, explain, strict)
+            return try pass(fd, &filter, records, explain, strict, hashInput)
         } catch let e as GateIOError {
             throw .io(e)
         } catch let e as StrictStop {
@@ -76,7 +78,7 @@ public struct GateStream {
     }
 
     private func pass(_ fd: Int32, _ filter: inout GateFilter, _ recordsPath: String, _ explainPath: String?,
-                      _ strict: Bool) throws -> StreamSummary {
+                      _ strict: Bool, _ hashInput: Bool) throws -> StreamSummary {
         let out = try FileSink(path: recordsPath, capacity: chunk)
         let explain = try explainPath.map { p throws(GateIOError) in try FileSink(path: p) }
         var inputHash = SHA256()
@@ -165,7 +167,7 @@ public struct GateStream {
                 if skipping {
                     // Still inside an over-long line: it was counted as malformed when first seen.
                     guard let nl = memchr(base, 0x0A, end) else {
-                        inputHash.update(bufferPointer: UnsafeRawBufferPointer(start: base + filled, count: n))
+                        if hashInput { inputHash.update(bufferPointer: UnsafeRawBufferPointer(start: base + filled, count: n)) }
                         filled = 0
                         return
                     }
@@ -182,7 +184,7 @@ public struct GateStream {
                     stop = k
                 }
                 let group = launch(UnsafeRawBufferPointer(start: base + start, count: stop - start), slot: slot)
-                inputHash.update(bufferPointer: UnsafeRawBufferPointer(start: base + filled, count: n))
+                if hashInput { inputHash.update(bufferPointer: UnsafeRawBufferPointer(start: base + filled, count: n)) }
                 do {
                     if waiting { try drain(slot: 1 - slot) }
                 } catch {
@@ -222,7 +224,7 @@ public struct GateStream {
         report?.finish(bytes: inputBytes, records: filter.tally.read)
         let outputSHA = try out.finish()
         _ = try explain?.finish()
-        return StreamSummary(inputSHA256: LedgerHash.hex(Array(inputHash.finalize())), inputBytes: inputBytes,
+        return StreamSummary(inputSHA256: hashInput ? LedgerHash.hex(Array(inputHash.finalize())) : "", inputBytes: inputBytes,
                              outputSHA256: outputSHA, outputBytes: out.bytes)
     }
 }

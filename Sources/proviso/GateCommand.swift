@@ -39,6 +39,8 @@ struct GateCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            // The input is hashed on another core while the state loads on this one.
+            let digest = InputDigest.start(path: input)
             let context = try await globals.context()
             let loading = GateProgress.now()
             let state = try await context.loadState()
@@ -46,7 +48,7 @@ struct GateCommand: AsyncParsableCommand {
             let now = Time.now()
             let request = GateRequest(purpose: Purpose(code: purpose)!, at: try at.map { try parseTimeOption($0, name: "--at") } ?? now,
                                       now: now, name: name, input: input, outDir: out, explain: explain, strict: strict,
-                                      progress: true)
+                                      progress: true, digest: digest)
             let prepared: PreparedSnapshot
             do {
                 prepared = try GateRunner.prepare(request, engine: context.engine, state: state)

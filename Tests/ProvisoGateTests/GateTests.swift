@@ -177,6 +177,35 @@ func seedState() -> ConsentState {
         #expect(explain[4].hasPrefix(#"{"line":7,"reasons":["malformed"],"detail":"#))
     }
 
+    @Test func theInputDigestTakenAlongsideIsTheFilesSHA256() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let path = dir.file("in.jsonl", input)
+        let digest = try #require(InputDigest.start(path: path))
+        let req = GateRequest(purpose: .genaiTraining, at: asOf, now: asOf + 1, input: path, outDir: dir.path + "/snap", digest: digest)
+        let prepared = try GateRunner.prepare(req, engine: DecisionEngine(policy: .seed), state: seedState())
+        #expect(prepared.snapshot.inputSHA256 == sha256Hex(Data(input.utf8)))
+        #expect(InputDigest.start(path: "-") == nil, "standard input is hashed by the pass itself")
+    }
+
+    @Test func anInputChangedAfterItsDigestWasStartedFailsTheRunAndLeavesNothing() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let path = dir.file("in.jsonl", input)
+        let digest = try #require(InputDigest.start(path: path))
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("\n{\"member_id\":\"us\",\"category\":\"profile\"}".utf8))
+        handle.closeFile()
+        let req = GateRequest(purpose: .genaiTraining, at: asOf, now: asOf + 1, input: path, outDir: dir.path + "/snap", digest: digest)
+        #expect {
+            _ = try GateRunner.prepare(req, engine: DecisionEngine(policy: .seed), state: seedState())
+        } throws: { error in
+            "\(error)".contains("the input file changed while the gate read it")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["in.jsonl"])
+    }
+
     @Test func strictStopsAtTheFirstExclusionAndLeavesNothing() throws {
         let dir = TempDir()
         defer { dir.remove() }
