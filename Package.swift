@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "ProvisoStore", dependencies: ["ProvisoCore"], swiftSettings: strict),
         .target(
             name: "ProvisoSQLite",
-            dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strict),
         .target(
             name: "ProvisoPostgres",

@@ -52,6 +52,9 @@ public struct ConsentState: Sendable {
     /// The dense index of a member id, or -1.
     public func memberIndex(_ id: String) -> Int32 { index.find(id) }
 
+    /// The same for an id's bytes.
+    public func memberIndex(_ id: UnsafeRawBufferPointer) -> Int32 { index.find(id) }
+
     /// Adds or replaces a member's attributes.
     public mutating func upsert(_ m: Member) {
         let (i, inserted) = index.insert(m.id)
@@ -74,12 +77,20 @@ public struct ConsentState: Sendable {
     /// Adds a member known to be new, for bulk loads from a store whose primary key makes ids
     /// unique. Lookups are wrong until `finishLoading()` has indexed the ids.
     public mutating func appendLoaded(_ m: Member) {
-        let i = index.appendUnindexed(m.id)
-        regions.append(m.region.rawValue)
-        flags.append((m.suspectedMinor ? 1 : 0) | (m.closedAt != nil ? 2 : 0))
-        adultDays.append(Int32(clamping: m.adultDay))
+        var id = m.id
+        id.withUTF8 { appendLoaded(id: UnsafeRawBufferPointer($0), region: m.region, birthDay: m.birthDay,
+                                   suspectedMinor: m.suspectedMinor, closedAt: m.closedAt) }
+    }
+
+    /// The same from a store's raw row: the id's bytes and the fields already decoded, so that
+    /// loading millions of members makes no `String` or `Member` per row.
+    public mutating func appendLoaded(id: UnsafeRawBufferPointer, region: RegionGroup, birthDay: Int, suspectedMinor: Bool, closedAt closed: Micros?) {
+        let i = index.appendUnindexed(id)
+        regions.append(region.rawValue)
+        flags.append((suspectedMinor ? 1 : 0) | (closed != nil ? 2 : 0))
+        adultDays.append(Int32(clamping: Time.anniversary(of: birthDay, years: 18)))
         historyRefs.append(-1)
-        if let closed = m.closedAt { closedAt[i] = closed }
+        if let closed { closedAt[i] = closed }
     }
 
     /// Indexes the members added with `appendLoaded`.

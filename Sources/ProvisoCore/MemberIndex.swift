@@ -152,8 +152,14 @@ public struct MemberIndex: Sendable {
     /// a million members so costs one independent slot write each instead of a dependent
     /// lookup-then-insert, whose cache misses cannot overlap.
     public mutating func appendUnindexed(_ id: String) -> Int32 {
+        var id = id
+        return id.withUTF8 { appendUnindexed(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same for an id's bytes.
+    public mutating func appendUnindexed(_ id: UnsafeRawBufferPointer) -> Int32 {
         let index = Int32(ends.count)
-        arena.append(contentsOf: id.utf8)
+        arena.append(contentsOf: id)
         precondition(arena.count <= Int(UInt32.max), "member id arena exceeds 4 GiB")
         ends.append(UInt32(arena.count))
         return index

@@ -27,6 +27,14 @@ public enum RegionGroup: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         self = group
     }
 
+    /// The same, from a code's two ASCII bytes (a store's raw row), without making a `String`.
+    public init?(countryCode b: UnsafeRawBufferPointer) {
+        guard b.count == 2, b[0] >= 0x41, b[0] <= 0x5A, b[1] >= 0x41, b[1] <= 0x5A else { return nil }
+        let raw = Countries.groupByCode[Int(b[0] - 0x41) * 26 + Int(b[1] - 0x41)]
+        guard let group = RegionGroup(rawValue: raw) else { return nil }
+        self = group
+    }
+
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -56,6 +64,16 @@ public enum Countries {
         """.split(separator: " ").map(String.init)
 
     /// Country code → region group.
+    /// `group` as a 26×26 table of raw values indexed by the code's letters (0xFF: no such code).
+    static let groupByCode: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 26 * 26)
+        for (code, g) in group {
+            let u = Array(code.utf8)
+            table[Int(u[0] - 0x41) * 26 + Int(u[1] - 0x41)] = g.rawValue
+        }
+        return table
+    }()
+
     public static let group: [String: RegionGroup] = {
         var table: [String: RegionGroup] = [:]
         for code in all {

@@ -49,7 +49,12 @@ public enum Time {
 
     /// Parses `YYYY-MM-DD` strictly (real calendar dates only) into a day number.
     public static func parseDate(_ s: String) -> Int? {
-        let b = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { parseDate(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same, from bytes (a store's raw row).
+    public static func parseDate(_ b: UnsafeRawBufferPointer) -> Int? {
         guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
               let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2),
               (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m)

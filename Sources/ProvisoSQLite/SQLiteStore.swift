@@ -1,6 +1,7 @@
 public import ProvisoCore
 public import ProvisoStore
 import GRDB
+import GRDBSQLite
 import Foundation
 
 /// The embedded default store: SQLite through GRDB, in WAL mode with `synchronous=FULL`, so
@@ -577,25 +578,34 @@ public final class SQLiteStore: ConsentStore {
             return try await pool.read { db in
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM members") ?? 0
                 var state = ConsentState(capacity: count)
-                let members = try Row.fetchCursor(db, sql: "SELECT id, country, birth_date, suspected_minor, closed_at FROM members")
-                while let row = try members.next() {
-                    guard let birth = Time.parseDate(row[2] as String) else {
-                        throw StoreError.corrupt("member \(row[0] as String) has an unreadable birth_date")
+                // Read through SQLite's own API: values are taken from the row as bytes, so a
+                // million members make no `String`, `Row` or `Member` each (this is what every
+                // command and `serve` wait for at start).
+                let members = try db.makeStatement(sql: "SELECT id, country, birth_date, suspected_minor, closed_at FROM members")
+                try Self.step(members, db) { s in
+                    let id = Self.text(s, 0)
+                    guard let birth = Time.parseDate(Self.text(s, 2)) else {
+                        throw StoreError.corrupt("member \(String(decoding: id, as: UTF8.self)) has an unreadable birth_date")
                     }
                     // The primary key makes ids unique: append now, index once at the end.
-                    state.appendLoaded(Member(id: row[0], country: row[1], birthDay: birth, suspectedMinor: (row[3] as Int) != 0, closedAt: row[4]))
+                    state.appendLoaded(id: id, region: RegionGroup(countryCode: Self.text(s, 1)) ?? .row, birthDay: birth,
+                                       suspectedMinor: sqlite3_column_int64(s, 3) != 0,
+                                       closedAt: sqlite3_column_type(s, 4) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 4))
                 }
                 state.finishLoading()
-                let choices = try Row.fetchCursor(db, sql: """
+                let choices = try db.makeStatement(sql: """
                     SELECT seq, member_id, setting, value, effective_at, channel FROM ledger
                     WHERE kind = 'setting-changed' ORDER BY seq
                     """)
-                while let row = try choices.next() {
-                    let i = state.memberIndex(row[1])
-                    guard i >= 0, let setting = SettingID(code: row[2]), let channel = Channel(code: row[5]) else {
-                        throw StoreError.corrupt("setting event \(row[0] as Int64) cannot be read")
+                try Self.step(choices, db) { s in
+                    let seq = sqlite3_column_int64(s, 0)
+                    let i = state.memberIndex(Self.text(s, 1))
+                    guard i >= 0, let setting = SettingID(code: String(decoding: Self.text(s, 2), as: UTF8.self)),
+                          let channel = Channel(code: String(decoding: Self.text(s, 5), as: UTF8.self)) else {
+                        throw StoreError.corrupt("setting event \(seq) cannot be read")
                     }
-                    state.apply(Choice(effectiveAt: row[4], seq: row[0], setting: setting, on: (row[3] as Int) != 0, channel: channel), member: i)
+                    state.apply(Choice(effectiveAt: sqlite3_column_int64(s, 4), seq: seq, setting: setting, on: sqlite3_column_int64(s, 3) != 0,
+                                       channel: channel), member: i)
                 }
                 state.ledgerSeq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM ledger") ?? 0
                 return state
@@ -603,6 +613,26 @@ public final class SQLiteStore: ConsentStore {
         } catch {
             throw Self.map(error)
         }
+    }
+
+    /// Runs a statement to the end, calling `row` with SQLite's statement on each row.
+    static func step(_ statement: Statement, _ db: Database, _ row: (OpaquePointer) throws -> Void) throws {
+        let s = statement.sqliteStatement
+        defer { sqlite3_reset(s) }
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw StoreError.unavailable("reading the projection failed: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            }
+            try row(s)
+        }
+    }
+
+    /// A text column's bytes, valid until the statement moves on (empty for NULL).
+    static func text(_ s: OpaquePointer, _ column: Int32) -> UnsafeRawBufferPointer {
+        guard let p = sqlite3_column_text(s, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, column)))
     }
 
     static let snapshotColumns = """

@@ -50,6 +50,18 @@ import ProvisoCore
 }
 
 @Suite struct RegionTests {
+    @Test func aCodesBytesGiveTheSameGroupAsItsString() {
+        for code in Countries.all {
+            var c = code
+            let fromBytes = c.withUTF8 { RegionGroup(countryCode: UnsafeRawBufferPointer($0)) }
+            #expect(fromBytes == RegionGroup(country: code), "\(code)")
+        }
+        for bad in ["ZZ", "de", "D", "DEU", ""] {
+            var c = bad
+            #expect(c.withUTF8 { RegionGroup(countryCode: UnsafeRawBufferPointer($0)) } == nil, "\(bad)")
+        }
+    }
+
     @Test func theCountryTableIsCompleteISO3166() {
         #expect(Countries.all.count == 249)
         #expect(Set(Countries.all).count == 249)
