@@ -340,6 +340,14 @@ public struct GateFilter {
         return out
     }
 
+    /// How many of the member's records were eligible (all categories).
+    public func recordCount(member m: Int32) -> Int {
+        let base = Int(m) * slotCategories.count
+        var n = 0
+        for k in 0..<slotCategories.count { n += Int(counts[base + k]) }
+        return n
+    }
+
     /// Members with at least one eligible record, in ascending order of their id's bytes
     /// (the order a sorted CSV and the registry's index want).
     public func includedMembers() -> [Int32] {

@@ -1,5 +1,6 @@
 public import ProvisoCore
 public import ProvisoStore
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -151,23 +152,33 @@ public enum GateRunner {
         let passSeconds = GateProgress.now() - started
         do {
             let included = filter.includedMembers()
+            // Two threads: this one writes members.csv straight from the index's bytes while
+            // another makes the registry's member list (a String and counts per member).
+            let list = Handoff<[SnapshotMember]>([])
+            let listing = DispatchGroup()
+            let shared = UnsafeSendable((filter, included))
+            DispatchQueue.global().async(group: listing) { [state] in
+                let (filter, included) = shared.value
+                var members: [SnapshotMember] = []
+                members.reserveCapacity(included.count)
+                for m in included { members.append(SnapshotMember(memberID: state.index.id(at: m), counts: filter.categoryCounts(member: m))) }
+                list.value = members
+            }
+            defer { listing.wait() }
             let membersFile = try FileSink(path: staging + "/members.csv")
             try membersFile.append("member_id,records\n")
-            var members: [SnapshotMember] = []
-            members.reserveCapacity(included.count)
             var line: [UInt8] = []
             for m in included {
-                let counts = filter.categoryCounts(member: m)
-                let id = state.index.id(at: m)
                 line.removeAll(keepingCapacity: true)
-                line.append(contentsOf: CSV.field(id).utf8)
+                state.index.withID(at: m) { CSV.appendField($0, to: &line) }
                 line.append(0x2C)
-                line.append(contentsOf: String(counts.reduce(0) { $0 + $1.count }).utf8)
+                CategoryCount.appendDecimal(filter.recordCount(member: m), to: &line)
                 line.append(0x0A)
                 try membersFile.append(bytes: line)
-                members.append(SnapshotMember(memberID: id, counts: counts))
             }
             let membersSHA = try membersFile.finish()
+            listing.wait()
+            let members = list.value
             let manifest = manifestJSON(id: id, req: req, filter: filter, summary: summary, memberCount: members.count,
                                         membersSHA: membersSHA)
             let manifestFile = try FileSink(path: staging + "/manifest.json")
@@ -246,15 +257,25 @@ public enum GateRunner {
 public enum CSV {
     /// A field, quoted per RFC 4180 only when it holds a comma, a quote or a line break.
     public static func field(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
-        return "\"" + s.replacingAll("\"", with: "\"\"") + "\""
+        var out: [UInt8] = []
+        var s = s
+        s.withUTF8 { appendField(UnsafeRawBufferPointer($0), to: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The same, appended as bytes.
+    public static func appendField(_ b: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        guard b.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else {
+            out.append(contentsOf: b)
+            return
+        }
+        out.append(0x22)
+        for c in b {
+            if c == 0x22 { out.append(0x22) }
+            out.append(c)
+        }
+        out.append(0x22)
     }
 }
 
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
-    }
-}
+

@@ -260,6 +260,13 @@ final class LaneOutput: @unchecked Sendable {
     }
 }
 
+/// A value one thread fills and another reads after waiting for it (a dispatch group orders
+/// the two, so there is never a concurrent access).
+final class Handoff<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
+
 /// Hands a buffer pointer to another thread; the caller guarantees the bytes outlive the work.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T

@@ -1,4 +1,9 @@
 public import ProvisoCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Everything written in one atomic step: member upserts, setting events, and the policy
 /// they were made under. Either all of it is durable when `append` returns, or none of it.
@@ -242,7 +247,7 @@ public struct CategoryCount: Sendable, Equatable {
 
     static let quotedCodes: [[UInt8]] = Category.allCases.map { Array("\"\($0.code)\"".utf8) }
 
-    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+    public static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
         if n < 0 { out.append(0x2D) }
         var v = n.magnitude
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
@@ -303,8 +308,25 @@ public enum SnapshotPages {
     /// Refuses a member set that is not unique and in ascending id order (bytewise), the
     /// order every store keeps it in.
     public static func checkOrder(_ members: [SnapshotMember]) throws(StoreError) {
-        for (a, b) in zip(members, members.dropFirst()) where !a.memberID.utf8.lexicographicallyPrecedes(b.memberID.utf8) {
-            throw .conflict("snapshot members must be unique and in id order (\(a.memberID), \(b.memberID))")
+        guard members.count > 1 else { return }
+        for k in 1..<members.count where !precedes(members[k - 1].memberID, members[k].memberID) {
+            throw .conflict("snapshot members must be unique and in id order (\(members[k - 1].memberID), \(members[k].memberID))")
+        }
+    }
+
+    /// Bytewise `a < b` over the UTF-8, on contiguous storage (a million ids are compared per
+    /// registration; the generic view comparison was a measurable share of a gate run).
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                if n > 0, let px = x.baseAddress, let py = y.baseAddress {
+                    let c = memcmp(px, py, n)
+                    if c != 0 { return c < 0 }
+                }
+                return x.count < y.count
+            }
         }
     }
 
@@ -316,8 +338,14 @@ public enum SnapshotPages {
 
     /// FNV-1a over the id's UTF-8: fixed forever, since stored pages depend on it.
     public static func page(of id: String, pageCount: Int) -> Int {
+        var id = id
+        return id.withUTF8 { page(of: UnsafeRawBufferPointer($0), pageCount: pageCount) }
+    }
+
+    /// The same for an id's bytes.
+    public static func page(of id: UnsafeRawBufferPointer, pageCount: Int) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        for b in id { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return Int(truncatingIfNeeded: h & UInt64(pageCount - 1))
     }
 
@@ -325,8 +353,12 @@ public enum SnapshotPages {
     public static func encode(_ members: [SnapshotMember], pageCount: Int) -> [(page: Int, text: String)] {
         var pages = [[UInt8]](repeating: [], count: pageCount)
         for m in members {
-            let k = page(of: m.memberID, pageCount: pageCount)
-            pages[k].append(contentsOf: m.memberID.utf8)
+            var id = m.memberID
+            let k = id.withUTF8 { u in
+                let k = page(of: UnsafeRawBufferPointer(u), pageCount: pageCount)
+                pages[k].append(contentsOf: u)
+                return k
+            }
             pages[k].append(0x09)
             CategoryCount.append(m.counts, to: &pages[k])
             pages[k].append(0x0A)

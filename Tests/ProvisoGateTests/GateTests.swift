@@ -177,6 +177,14 @@ func seedState() -> ConsentState {
         #expect(explain[4].hasPrefix(#"{"line":7,"reasons":["malformed"],"detail":"#))
     }
 
+    @Test func memberIdsAreQuotedInTheMemberSetOnlyWhenCSVNeedsIt() {
+        #expect(CSV.field("m42") == "m42")
+        #expect(CSV.field("a,b") == "\"a,b\"")
+        #expect(CSV.field("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        #expect(CSV.field("two\nlines") == "\"two\nlines\"")
+        #expect(CSV.field("ünï") == "ünï")
+    }
+
     @Test func theInputDigestTakenAlongsideIsTheFilesSHA256() throws {
         let dir = TempDir()
         defer { dir.remove() }
