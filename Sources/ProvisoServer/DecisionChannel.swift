@@ -52,7 +52,7 @@ struct DecisionHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 /// `maxBody` bytes, a bearer token the server verified within the token cache's lifetime that
 /// holds `decisions:read`, a valid request — and answers it with the same bytes as the router
 /// would (`DecisionEndpoints.answer`). Everything else (no or unknown credentials, a bad body,
-/// `Connection: close`, any other route) is passed on unchanged to the router, which answers
+/// `Connection: close`, an `Expect` header, any other route) is passed on unchanged to the router, which answers
 /// it, errors included, exactly as it always has.
 ///
 /// Responses leave in request order: while a request handed to the router has not been
@@ -159,7 +159,8 @@ final class DecisionChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// Whether the request is one this handler answers, decided from its head alone.
     func isOurs(_ head: HTTPRequestHead) -> Bool {
-        guard head.method == .POST, head.uri == DecisionEndpoints.single, head.version == .http1_1, head.isKeepAlive else { return false }
+        guard head.method == .POST, head.uri == DecisionEndpoints.single, head.version == .http1_1, head.isKeepAlive,
+              !head.headers.contains(name: "expect") else { return false }
         if let type = head.headers.first(name: "content-type"), !Self.startsWith(type, "application/json") { return false }
         guard let authorization = head.headers.first(name: "authorization") else { return false }
         let now = endpoints.now()

@@ -27,8 +27,9 @@ import ProvisoTestStores
     }
 
     static func head(token: String?, path: String = "/v1/decisions", connection: String? = nil,
-                     version: HTTPVersion = .http1_1) -> HTTPServerRequestPart {
+                     version: HTTPVersion = .http1_1, expect: Bool = false) -> HTTPServerRequestPart {
         var headers = HTTPHeaders([("host", "localhost"), ("content-type", "application/json")])
+        if expect { headers.add(name: "expect", value: "100-continue") }
         if let token { headers.add(name: "authorization", value: token.contains(" ") ? token : "Bearer \(token)") }
         if let connection { headers.add(name: "connection", value: connection) }
         return .head(HTTPRequestHead(version: version, method: .POST, uri: path, headers: headers))
@@ -133,9 +134,12 @@ import ProvisoTestStores
         #expect(try Self.answered(channel).isEmpty)
     }
 
-    @Test func http10IsLeftToTheRouter() async throws {
+    @Test(arguments: [false, true])
+    func http10AndExpectContinueAreLeftToTheRouter(expect: Bool) async throws {
         let channel = try await Self.channel(Fixture())
-        try Self.send(channel, Self.head(token: Fixture().reader, connection: "keep-alive", version: .http1_0), Self.eu)
+        let head = expect ? Self.head(token: Fixture().reader, expect: true)
+                          : Self.head(token: Fixture().reader, connection: "keep-alive", version: .http1_0)
+        try Self.send(channel, head, Self.eu)
         #expect(try Self.routed(channel) == ["head /v1/decisions", "body \(Self.eu)", "end"])
         #expect(try Self.answered(channel).isEmpty)
     }
