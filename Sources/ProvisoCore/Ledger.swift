@@ -80,31 +80,64 @@ public enum LedgerHash {
     /// The previous hash of the first event.
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
-    /// SHA-256 over length-prefixed fields (absent fields are marked, so "" ≠ absent).
+    /// SHA-256 over length-prefixed fields (absent fields are marked, so "" ≠ absent):
+    /// `<byte length>:<UTF-8>;` per field, `~;` for an absent one, integers in decimal, the
+    /// previous hash in lowercase hex. Written straight into one buffer — no `String` per
+    /// field — since a ledger verification recomputes this for every event.
     public static func compute(seq: Int64, recordedAt: Micros, draft: EventDraft, prevHash: [UInt8]) -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(256 + (draft.payload?.utf8.count ?? 0))
         func field(_ s: String?) {
-            guard let s else { buffer.append(UInt8(ascii: "~")); buffer.append(UInt8(ascii: ";")); return }
-            buffer.append(contentsOf: String(s.utf8.count).utf8)
-            buffer.append(UInt8(ascii: ":"))
-            buffer.append(contentsOf: s.utf8)
-            buffer.append(UInt8(ascii: ";"))
+            guard var s else { buffer.append(0x7E); buffer.append(0x3B); return }
+            s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+        }
+        func bytes(_ b: UnsafeRawBufferPointer) {
+            withDecimal(Int64(b.count)) { buffer.append(contentsOf: $0) }
+            buffer.append(0x3A)
+            buffer.append(contentsOf: b)
+            buffer.append(0x3B)
+        }
+        func integer(_ v: Int64?) {
+            guard let v else { buffer.append(0x7E); buffer.append(0x3B); return }
+            withDecimal(v) { bytes($0) }
         }
         field("proviso-ledger/1")
-        field(String(seq))
-        field(String(recordedAt))
+        integer(seq)
+        integer(recordedAt)
         field(draft.kind.rawValue)
         field(draft.memberID)
         field(draft.setting?.code)
         field(draft.value.map { $0 ? "on" : "off" })
-        field(draft.effectiveAt.map { String($0) })
+        integer(draft.effectiveAt)
         field(draft.channel?.code)
         field(draft.actor)
         field(draft.policyVersion)
         field(draft.payload)
-        field(hex(prevHash))
+        var hexDigits = [UInt8](repeating: 0, count: prevHash.count * 2)
+        for (i, b) in prevHash.enumerated() {
+            hexDigits[2 * i] = hexAlphabet[Int(b >> 4)]
+            hexDigits[2 * i + 1] = hexAlphabet[Int(b & 0x0F)]
+        }
+        hexDigits.withUnsafeBytes { bytes($0) }
         return Array(SHA256.hash(data: buffer))
+    }
+
+    static let hexAlphabet: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Calls `body` with `v` in decimal (a leading `-` when negative), formatted on the stack.
+    static func withDecimal(_ v: Int64, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: a sign and 19 digits fit
+        withUnsafeMutableBytes(of: &digits) { d in
+            var k = d.count
+            var m = v.magnitude
+            repeat {
+                k -= 1
+                d[k] = UInt8(truncatingIfNeeded: m % 10) + 0x30
+                m /= 10
+            } while m > 0
+            if v < 0 { k -= 1; d[k] = 0x2D }
+            body(UnsafeRawBufferPointer(rebasing: d[k...]))
+        }
     }
 
     public static func hex(_ bytes: [UInt8]) -> String {

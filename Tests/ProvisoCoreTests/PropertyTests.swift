@@ -146,6 +146,28 @@ func memberCopy(_ s: ConsentState, _ i: Int32) -> Member {
     }
 }
 
+/// The hash format is stored in every ledger: these values were computed by the first
+/// implementation, and agree with an independent implementation of the documented format
+/// (length-prefixed fields, `~;` for absent ones) in Python's hashlib. They must never change;
+/// a rewrite of `LedgerHash.compute` is held to them.
+@Suite struct LedgerHashFormatTests {
+    @Test func aChoiceHashesAsItAlwaysHas() {
+        let d = EventDraft.choice(member: "m1", setting: .genaiImprovement, on: false, at: 1_767_225_599_000_000, channel: .web,
+                                  actor: "member:m1", policyVersion: "seed-2025-11-03")
+        let h = LedgerHash.compute(seq: 7, recordedAt: 1_767_225_600_000_000, draft: d, prevHash: [UInt8](repeating: 0x11, count: 32))
+        #expect(LedgerHash.hex(h) == "d7518d8844b0e1471750af69cd03bdec96d3b5c80343818ace3ce8c0b0955435")
+    }
+
+    @Test func absentFieldsNegativeTimesAndUnicodeHashAsTheyAlwaysHave() {
+        let d = EventDraft(kind: .memberRegistered, memberID: "ünï", actor: "cli", payload: #"{"id":"ünï","country":"DE"}"#)
+        let h = LedgerHash.compute(seq: 1, recordedAt: -5, draft: d, prevHash: LedgerHash.genesis)
+        #expect(LedgerHash.hex(h) == "129106988039105925718627b90f1ad59a4aa9195243413596b9c25daa256670")
+        let e = EventDraft(kind: .settingChanged, memberID: "", setting: .adsOffPlatform, value: true, effectiveAt: -1_000_001, channel: .api,
+                           actor: "", policyVersion: "", payload: "")
+        #expect(LedgerHash.hex(LedgerHash.compute(seq: Int64.max, recordedAt: Int64.min, draft: e, prevHash: h)) == "48c103c2642303b7e4d94a606d26e76a2416baff9b2d06505f743f7000624e2f")
+    }
+}
+
 @Suite struct MemberIndexTests {
     @Test func findsEveryInsertedIdAcrossGrowthAndNothingElse() {
         var index = MemberIndex(capacity: 4)
