@@ -171,6 +171,13 @@ public struct ChainVerifier: Sendable {
     /// Checks the next event; returns false once the chain is broken (later events are ignored).
     @discardableResult
     public mutating func feed(_ e: LedgerEvent) -> Bool {
+        feed(e, recomputed: { LedgerHash.compute(seq: e.seq, recordedAt: e.recordedAt, draft: e.draft, prevHash: e.prevHash) })
+    }
+
+    /// The same, with the event's hash recomputed elsewhere (by `LedgerHash.compute`, e.g. on
+    /// several cores); asked for only when the event's place in the chain is right.
+    @discardableResult
+    public mutating func feed(_ e: LedgerEvent, recomputed: () -> [UInt8]) -> Bool {
         guard failure == nil else { return false }
         if e.seq != expected {
             failure = e.seq > expected
@@ -182,7 +189,7 @@ public struct ChainVerifier: Sendable {
             failure = ChainBreak(seq: e.seq, reason: "does not link to the previous event (prev_hash mismatch)")
             return false
         }
-        if LedgerHash.compute(seq: e.seq, recordedAt: e.recordedAt, draft: e.draft, prevHash: e.prevHash) != e.hash {
+        if recomputed() != e.hash {
             failure = ChainBreak(seq: e.seq, reason: "content does not match its hash (the row was altered)")
             return false
         }
