@@ -75,6 +75,12 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     /// waits for a lost server for about a minute, and callers must fail closed sooner.
     static let deadline: Double = 5
 
+    /// The deadline for loading the projection: the usual one plus 20 µs per member and per
+    /// ledger event (a load measured at about 3 µs per row, so a slow server has room).
+    static func loadDeadline(members: Int, events: Int) -> Double {
+        deadline + Double(members + events) * 20e-6
+    }
+
     /// Runs `body` against `deadline`, mapping every failure to a `StoreError`.
     /// `onTimeout` runs when the deadline passes, before the error is thrown: what makes a stuck
     /// body return (closing its connection), since a query does not stop when cancelled.
@@ -392,24 +398,48 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
 
     /// Members in id order (bytewise, as the gate wants it), then every choice in ledger order.
     public func loadState() async throws(StoreError) -> ConsentState {
-        try await run {
-            var state = ConsentState(capacity: try await self.memberCount())
+        // The load reads every member and choice: its deadline grows with them (the fixed one
+        // made a million-member store fail to load, and so deny everything). A lost server
+        // still ends it, and decisions still fail closed meanwhile.
+        let members = try await memberCount()
+        let events = try await scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
+        return try await run(deadline: Self.loadDeadline(members: members, events: Int(events))) {
+            var state = ConsentState(capacity: members)
+            // Text cells are read as bytes where they are only looked at (ids, countries,
+            // dates): a million members make no `String` each.
             for try await row in try await self.client.query("""
                 SELECT id, country, birth_date, suspected_minor, closed_at FROM members ORDER BY id COLLATE "C"
                 """, logger: pgLogger) {
-                let (id, country, birth, minor, closed) = try row.decode((String, String, String, Bool, Int64?).self)
-                guard let day = Time.parseDate(birth) else { throw StoreError.corrupt("member \(id) has an unreadable birth_date") }
-                state.appendLoaded(Member(id: id, country: country, birthDay: day, suspectedMinor: minor, closedAt: closed))
+                var cells = row.makeIterator()
+                guard let idCell = cells.next(), let countryCell = cells.next(), let birthCell = cells.next(),
+                      let minorCell = cells.next(), let closedCell = cells.next(),
+                      let id = idCell.bytes, let country = countryCell.bytes, let birthText = birthCell.bytes else {
+                    throw StoreError.corrupt("a member row cannot be read")
+                }
+                let minor = try minorCell.decode(Bool.self)
+                let closed = try closedCell.decode(Int64?.self)
+                guard let day = birthText.withUnsafeReadableBytes({ Time.parseDate($0) }) else {
+                    throw StoreError.corrupt("member \(String(buffer: id)) has an unreadable birth_date")
+                }
+                let region = country.withUnsafeReadableBytes { RegionGroup(countryCode: $0) } ?? .row
+                id.withUnsafeReadableBytes { state.appendLoaded(id: $0, region: region, birthDay: day, suspectedMinor: minor, closedAt: closed) }
             }
             state.finishLoading()
-            for try await (seq, member, setting, value, effective, channel) in try await self.client.query("""
+            for try await row in try await self.client.query("""
                 SELECT seq, member_id, setting, value, effective_at, channel FROM ledger WHERE kind = 'setting-changed' ORDER BY seq
-                """, logger: pgLogger).decode((Int64, String, String, Bool, Int64, String).self) {
-                let i = state.memberIndex(member)
-                guard i >= 0, let s = SettingID(code: setting), let ch = Channel(code: channel) else {
+                """, logger: pgLogger) {
+                var cells = row.makeIterator()
+                guard let seqCell = cells.next(), let memberCell = cells.next(), let settingCell = cells.next(),
+                      let valueCell = cells.next(), let effectiveCell = cells.next(), let channelCell = cells.next() else {
+                    throw StoreError.corrupt("a setting event cannot be read")
+                }
+                let seq = try seqCell.decode(Int64.self)
+                let i = memberCell.bytes?.withUnsafeReadableBytes { state.memberIndex($0) } ?? -1
+                guard i >= 0, let s = SettingID(code: try settingCell.decode(String.self)), let ch = Channel(code: try channelCell.decode(String.self)) else {
                     throw StoreError.corrupt("setting event \(seq) cannot be read")
                 }
-                state.apply(Choice(effectiveAt: effective, seq: seq, setting: s, on: value, channel: ch), member: i)
+                state.apply(Choice(effectiveAt: try effectiveCell.decode(Int64.self), seq: seq, setting: s, on: try valueCell.decode(Bool.self), channel: ch),
+                            member: i)
             }
             state.ledgerSeq = try await self.scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
             return state
