@@ -105,7 +105,10 @@ extension PostgresStore {
     // MARK: policies
 
     public func publishPolicy(_ policy: Policy, publishedAt: Micros, actor: String, notices: [NoticeDelivery]) async throws(StoreError) -> PublishedPolicy {
-        try await transaction { c in
+        // A widening can notify every member of a region group: the notices and their emails go
+        // in batches of statements (not two round trips each), under a deadline that grows with
+        // them, so that publishing to millions of members does not outlast the fixed 5 s.
+        try await transaction(deadline: Self.deadline + Double(notices.count) * 200e-6) { c in
             for try await _ in try await c.query("SELECT 1 FROM policy_versions WHERE version = \(policy.version)", logger: pgLogger) {
                 throw StoreError.conflict("policy version \(policy.version) is already published")
             }
@@ -116,22 +119,44 @@ extension PostgresStore {
                 VALUES (\(policy.version), \(policy.digest), \(policy.source), \(policy.effectiveFrom.map(Time.formatDate(dayNumber:))),
                         \(publishedAt), \(r.lastSeq))
                 """, logger: pgLogger)
-            for d in notices {
-                let n = d.notice
-                var id: Int64 = 0
-                for try await v in try await c.query("""
-                    INSERT INTO notices (member_id, policy_version, purpose, region, changes, effective_day, delivered_at, asks_confirmation)
-                    VALUES (\(n.memberID), \(n.policyVersion), \(n.purpose.code), \(n.region.code), \(n.changes.joined(separator: " ")),
-                            \(Int64(n.effectiveDay)), \(n.deliveredAt), \(n.asksConfirmation))
-                    RETURNING id
-                    """, logger: pgLogger).decode(Int64.self) { id = v }
-                try await c.query("""
-                    INSERT INTO email_outbox (member_id, notice_id, subject, body, created_at) VALUES (\(n.memberID), \(id), \(d.subject), \(d.body), \(publishedAt))
-                    """, logger: pgLogger)
+            var start = 0
+            while start < notices.count {
+                let batch = notices[start..<min(start + Self.noticeBatch, notices.count)]
+                try await Self.insertNotices(batch, createdAt: publishedAt, on: c)
+                start += batch.count
             }
             return PublishedPolicy(version: policy.version, digest: policy.digest, text: policy.source, effectiveFrom: policy.effectiveFrom,
                                    publishedAt: publishedAt, seq: r.lastSeq)
         }
+    }
+
+    /// Notices (and their emails) written per statement.
+    static let noticeBatch = 5_000
+
+    /// One statement for a batch of notices and their emails: the notices are inserted in the
+    /// batch's order, and each email is paired with its notice by its position in the batch.
+    static func insertNotices(_ batch: ArraySlice<NoticeDelivery>, createdAt: Micros, on c: PostgresConnection) async throws {
+        let n = batch.map(\.notice)
+        let members = n.map(\.memberID), versions = n.map(\.policyVersion), purposes = n.map(\.purpose.code)
+        let regions = n.map(\.region.code), changes = n.map { $0.changes.joined(separator: " ") }
+        let days = n.map { Int64($0.effectiveDay) }, delivered = n.map(\.deliveredAt), asks = n.map(\.asksConfirmation)
+        let subjects = batch.map(\.subject), bodies = batch.map(\.body)
+        try await c.query("""
+            WITH input AS (
+                SELECT * FROM unnest(\(members)::text[], \(versions)::text[], \(purposes)::text[], \(regions)::text[], \(changes)::text[],
+                                     \(days)::bigint[], \(delivered)::bigint[], \(asks)::boolean[], \(subjects)::text[], \(bodies)::text[])
+                    WITH ORDINALITY AS t(member_id, policy_version, purpose, region, changes, effective_day, delivered_at, asks, subject, body, ord)
+            ), numbered AS (
+                SELECT input.*, nextval(pg_get_serial_sequence('notices', 'id')) AS notice_id FROM input ORDER BY ord
+            ), inserted AS (
+                INSERT INTO notices (id, member_id, policy_version, purpose, region, changes, effective_day, delivered_at, asks_confirmation)
+                SELECT notice_id, member_id, policy_version, purpose, region, changes, effective_day, delivered_at, asks FROM numbered ORDER BY ord
+                RETURNING id
+            )
+            INSERT INTO email_outbox (member_id, notice_id, subject, body, created_at)
+            SELECT numbered.member_id, numbered.notice_id, numbered.subject, numbered.body, \(createdAt)
+            FROM numbered WHERE numbered.notice_id IN (SELECT id FROM inserted) ORDER BY numbered.ord
+            """, logger: pgLogger)
     }
 
     public func publishedPolicies() async throws(StoreError) -> [PublishedPolicy] {

@@ -221,5 +221,26 @@ extension StoreConformance {
             try expect(report.map { "\($0.region.code) \($0.notified) \($0.read) \($0.confirmationsAsked) \($0.confirmed)" } == ["EEA 1 1 0 0", "US 1 0 1 1"],
                        "report: \(report)")
         },
+        Check(name: "a publication to thousands of members gives each their own notice and email") { store in
+            // More than a PostgreSQL batch (5,000): pairing must hold across statements.
+            let ids = (0..<5_203).map { "w\($0)" }
+            _ = try await store.append(WriteBatch(members: ids.map { member($0) }, policy: .seed, actor: "test", recordedAt: t0))
+            let v2 = try Policy.parse(Policy.seed.source.replacingFirst(#""version": "seed-2025-11-03""#, with: #""version": "v2", "effective_from": "2026-03-01""#))
+            let deliveries = ids.enumerated().map { k, m in
+                NoticeDelivery(notice: Notice(memberID: m, policyVersion: "v2", purpose: .genaiTraining, region: .eea, changes: ["default-turned-on"],
+                                              effectiveDay: Time.parseDate("2026-03-01")!, deliveredAt: t0 + 10, asksConfirmation: k % 7 == 0),
+                               subject: "Changes", body: "Dear \(m)")
+            }
+            _ = try await store.publishPolicy(v2, publishedAt: t0 + 10, actor: "test", notices: deliveries)
+            let emails = try await store.pendingEmails(limit: 10_000)
+            try expect(emails.count == ids.count, "one email per notice: \(emails.count)")
+            try expect(emails.allSatisfy { $0.body == "Dear \($0.memberID)" }, "each email is its member's")
+            for m in ["w0", "w4999", "w5000", "w5202"] {
+                let theirs = try await store.notices(member: m)
+                let email = emails.first { $0.memberID == m }
+                try expect(theirs.count == 1 && email?.noticeID == theirs[0].id, "\(m)'s email points at \(m)'s notice")
+                try expect(theirs[0].asksConfirmation == (Int(m.dropFirst())! % 7 == 0), "\(m)'s notice kept its own fields")
+            }
+        },
     ]
 }
