@@ -92,14 +92,14 @@ public enum LedgerHash {
             s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
         }
         func bytes(_ b: UnsafeRawBufferPointer) {
-            withDecimal(Int64(b.count)) { buffer.append(contentsOf: $0) }
+            DecimalText.withDigits(Int64(b.count)) { buffer.append(contentsOf: $0) }
             buffer.append(0x3A)
             buffer.append(contentsOf: b)
             buffer.append(0x3B)
         }
         func integer(_ v: Int64?) {
             guard let v else { buffer.append(0x7E); buffer.append(0x3B); return }
-            withDecimal(v) { bytes($0) }
+            DecimalText.withDigits(v) { bytes($0) }
         }
         field("proviso-ledger/1")
         integer(seq)
@@ -113,43 +113,27 @@ public enum LedgerHash {
         field(draft.actor)
         field(draft.policyVersion)
         field(draft.payload)
-        var hexDigits = [UInt8](repeating: 0, count: prevHash.count * 2)
-        for (i, b) in prevHash.enumerated() {
-            hexDigits[2 * i] = hexAlphabet[Int(b >> 4)]
-            hexDigits[2 * i + 1] = hexAlphabet[Int(b & 0x0F)]
-        }
-        hexDigits.withUnsafeBytes { bytes($0) }
+        hexBytes(prevHash).withUnsafeBytes { bytes($0) }
         return Array(SHA256.hash(data: buffer))
     }
 
-    static let hexAlphabet: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Calls `body` with `v` in decimal (a leading `-` when negative), formatted on the stack.
-    static func withDecimal(_ v: Int64, _ body: (UnsafeRawBufferPointer) -> Void) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: a sign and 19 digits fit
-        withUnsafeMutableBytes(of: &digits) { d in
-            var k = d.count
-            var m = v.magnitude
-            repeat {
-                k -= 1
-                d[k] = UInt8(truncatingIfNeeded: m % 10) + 0x30
-                m /= 10
-            } while m > 0
-            if v < 0 { k -= 1; d[k] = 0x2D }
-            body(UnsafeRawBufferPointer(rebasing: d[k...]))
-        }
+    /// Lowercase hex, as a string.
+    public static func hex(_ bytes: [UInt8]) -> String {
+        String(decoding: hexBytes(bytes), as: UTF8.self)
     }
 
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
+    /// Lowercase hex, as ASCII bytes.
+    static func hexBytes(_ bytes: [UInt8]) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
         for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
+            out.append(hexAlphabet[Int(b >> 4)])
+            out.append(hexAlphabet[Int(b & 15)])
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
+
+    static let hexAlphabet: [UInt8] = Array("0123456789abcdef".utf8)
 }
 
 /// Where the chain first breaks, and how.
@@ -197,5 +181,29 @@ public struct ChainVerifier: Sendable {
         expected += 1
         checked += 1
         return true
+    }
+}
+
+/// Integers as ASCII decimal without making a `String` (ledger hashing, member sets, pages).
+public enum DecimalText {
+    /// Calls `body` with `v` in decimal (a leading `-` when negative), formatted on the stack.
+    public static func withDigits(_ v: Int64, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: a sign and 19 digits fit
+        withUnsafeMutableBytes(of: &digits) { d in
+            var k = d.count
+            var m = v.magnitude
+            repeat {
+                k -= 1
+                d[k] = UInt8(truncatingIfNeeded: m % 10) + 0x30
+                m /= 10
+            } while m > 0
+            if v < 0 { k -= 1; d[k] = 0x2D }
+            body(UnsafeRawBufferPointer(rebasing: d[k...]))
+        }
+    }
+
+    /// Appends `v` in decimal.
+    public static func append(_ v: Int, to out: inout [UInt8]) {
+        withDigits(Int64(v)) { out.append(contentsOf: $0) }
     }
 }

@@ -172,7 +172,7 @@ public enum GateRunner {
                 line.removeAll(keepingCapacity: true)
                 state.index.withID(at: m) { CSV.appendField($0, to: &line) }
                 line.append(0x2C)
-                CategoryCount.appendDecimal(filter.recordCount(member: m), to: &line)
+                DecimalText.append(filter.recordCount(member: m), to: &line)
                 line.append(0x0A)
                 try membersFile.append(bytes: line)
             }

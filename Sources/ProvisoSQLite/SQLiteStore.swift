@@ -356,17 +356,6 @@ public final class SQLiteStore: ConsentStore {
                suspectedMinor: (row[3] as Int) != 0, closedAt: row[4], handle: row[5], name: row[6], headline: row[7])
     }
 
-    static func event(from row: Row) throws -> LedgerEvent {
-        guard let kind = EventKind(rawValue: row[1]) else { throw StoreError.corrupt("unknown event kind \(String(describing: row[1] as String?))") }
-        let setting: String? = row[3]
-        let channel: String? = row[7]
-        let value: Int? = row[4]
-        let draft = EventDraft(kind: kind, memberID: row[2], setting: setting.flatMap(SettingID.init(code:)),
-                               value: value.map { $0 != 0 }, effectiveAt: row[5], channel: channel.flatMap(Channel.init(code:)),
-                               actor: row[8], policyVersion: row[9], payload: row[10])
-        return LedgerEvent(seq: row[0], recordedAt: row[6], draft: draft, prevHash: Array(row[11] as Data), hash: Array(row[12] as Data))
-    }
-
     static let eventColumns = """
         seq, kind, member_id, setting, value, effective_at, recorded_at, channel, actor, policy_version, payload, prev_hash, hash
         """
@@ -376,16 +365,20 @@ public final class SQLiteStore: ConsentStore {
             return try await pool.read { db in
                 // Read through SQLite's API: a whole-ledger verification reads every event, and
                 // GRDB's generic row decoding was most of its time.
-                let statement = try db.makeStatement(sql: "SELECT \(Self.eventColumns) FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?")
-                try statement.setArguments([after, limit])
-                var out: [LedgerEvent] = []
-                out.reserveCapacity(min(limit, 1 << 16))
-                try Self.step(statement, db) { out.append(try Self.event(from: $0)) }
-                return out
+                try Self.fetchEvents(db, "SELECT \(Self.eventColumns) FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit])
             }
         } catch {
             throw Self.map(error)
         }
+    }
+
+    /// The ledger rows (`eventColumns`) a query selects, decoded from SQLite's statement.
+    static func fetchEvents(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws -> [LedgerEvent] {
+        let statement = try db.makeStatement(sql: sql)
+        try statement.setArguments(arguments)
+        var out: [LedgerEvent] = []
+        try step(statement, db) { out.append(try event(from: $0)) }
+        return out
     }
 
     /// A ledger row (`eventColumns`) from SQLite's statement.
@@ -413,8 +406,7 @@ public final class SQLiteStore: ConsentStore {
     public func events(member: String) async throws(StoreError) -> [LedgerEvent] {
         do {
             return try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT \(Self.eventColumns) FROM ledger WHERE member_id = ? ORDER BY seq",
-                                 arguments: [member]).map(Self.event(from:))
+                try Self.fetchEvents(db, "SELECT \(Self.eventColumns) FROM ledger WHERE member_id = ? ORDER BY seq", [member])
             }
         } catch {
             throw Self.map(error)
@@ -424,7 +416,7 @@ public final class SQLiteStore: ConsentStore {
     public func head() async throws(StoreError) -> LedgerEvent? {
         do {
             return try await pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT \(Self.eventColumns) FROM ledger ORDER BY seq DESC LIMIT 1").map(Self.event(from:))
+                try Self.fetchEvents(db, "SELECT \(Self.eventColumns) FROM ledger ORDER BY seq DESC LIMIT 1", []).first
             }
         } catch {
             throw Self.map(error)

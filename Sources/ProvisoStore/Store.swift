@@ -241,29 +241,12 @@ public struct CategoryCount: Sendable, Equatable {
             if k > 0 { out.append(0x2C) }
             out.append(contentsOf: quotedCodes[Int(c.category.rawValue)])
             out.append(0x3A)
-            appendDecimal(c.count, to: &out)
+            DecimalText.append(c.count, to: &out)
         }
         out.append(0x7D)
     }
 
     static let quotedCodes: [[UInt8]] = Category.allCases.map { Array("\"\($0.code)\"".utf8) }
-
-    public static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
-        if n < 0 { out.append(0x2D) }
-        var v = n.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var k = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[k] = UInt8(truncatingIfNeeded: v % 10) + 0x30
-                v /= 10
-                k += 1
-            } while v > 0
-            while k > 0 { k -= 1; out.append(d[k]) }
-        }
-    }
 
     /// Reads the stored form back; nil if it is not one.
     public static func parse(_ text: String) -> [CategoryCount]? {
