@@ -402,8 +402,8 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         // made a million-member store fail to load, and so deny everything). A lost server
         // still ends it, and decisions still fail closed meanwhile.
         let members = try await memberCount()
-        let events = try await scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
-        return try await run(deadline: Self.loadDeadline(members: members, events: Int(events))) {
+        let headSeq = try await scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
+        return try await run(deadline: Self.loadDeadline(members: members, events: Int(headSeq))) {
             var state = ConsentState(capacity: members)
             // Text cells are read as bytes where they are only looked at (ids, countries,
             // dates): a million members make no `String` each.
@@ -441,7 +441,10 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
                 state.apply(Choice(effectiveAt: try effectiveCell.decode(Int64.self), seq: seq, setting: s, on: try valueCell.decode(Bool.self), channel: ch),
                             member: i)
             }
-            state.ledgerSeq = try await self.scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
+            // The head read before the load: the two queries above are separate snapshots, so
+            // anything appended since is applied again by the tail (once: it is idempotent by
+            // sequence) rather than taken as loaded when it may not have been.
+            state.ledgerSeq = headSeq
             return state
         }
     }
