@@ -21,8 +21,9 @@ public struct MemberIndex: Sendable {
     /// Bytes held by the index, for memory reports.
     public var byteCount: Int { arena.capacity + ends.capacity * 4 + slots.capacity * 4 }
 
+    /// The hash that places an id in the slot table (linear probing from `hash & (slots - 1)`).
     @inlinable
-    static func hash(_ p: UnsafeRawBufferPointer) -> Int {
+    public static func hash(_ p: UnsafeRawBufferPointer) -> Int {
         // FNV-1a, then a final avalanche so sequential ids spread over the table.
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in p { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
@@ -132,6 +133,13 @@ public struct MemberIndex: Sendable {
         arena.withUnsafeBytes(body)
         ends.withUnsafeBytes(body)
         slots.withUnsafeBytes(body)
+    }
+
+    /// Calls `body` with the slot table (a member index or -1 per slot; its size is a power of
+    /// two), for a caller that keeps data of its own beside each slot: the gate's member table
+    /// mirrors these slots so that one memory read finds a member and its verdict.
+    public func withSlots<R>(_ body: (UnsafeBufferPointer<Int32>) -> R) -> R {
+        slots.withUnsafeBufferPointer(body)
     }
 
     /// Calls `body` with the id bytes of the member at `index`, without building a `String`.

@@ -1,5 +1,5 @@
 public import ProvisoCore
-public import ProvisoStore
+import ProvisoStore
 
 #if canImport(Glibc)
 import Glibc
@@ -43,6 +43,8 @@ public struct GateTally: Sendable, Equatable {
     public static let missingFieldSlot = Reason.all.count + 1
     /// Codes of the region slots, "unknown" last.
     public static let regionCodes: [String] = RegionGroup.allCases.map(\.code) + ["unknown"]
+    /// The region slot of lines without a known member.
+    public static let unknownRegion = RegionGroup.allCases.count
     /// Codes of the category slots, "unknown" last (also for a missing or unreadable category).
     public static let categoryCodes: [String] = Category.allCases.map(\.code) + ["unknown"]
 
@@ -72,7 +74,8 @@ public struct GateFilter {
     public let policy: Policy
     let engine: DecisionEngine
     public let state: ConsentState
-    var verdicts: [MemberVerdict]
+    /// Each member's verdict and region, found by id in one read.
+    let members: GateMemberTable
     let unknownVerdict: MemberVerdict
     var scanner = RecordScanner()
     public private(set) var tally = GateTally()
@@ -89,20 +92,15 @@ public struct GateFilter {
         self.at = at
         let p = engine.policy(at: at)
         policy = p
-        var verdicts = [MemberVerdict]()
-        verdicts.reserveCapacity(state.memberCount)
-        for m in 0..<state.memberCount {
-            verdicts.append(engine.memberVerdict(member: Int32(m), purpose: purpose, at: at, in: state, policy: p))
+        members = GateMemberTable(state: state, threads: GateStream.defaultWorkers) { m in
+            engine.memberVerdict(member: m, purpose: purpose, at: at, in: state, policy: p)
         }
-        self.verdicts = verdicts
         unknownVerdict = engine.memberVerdict(member: -1, purpose: purpose, at: at, in: state, policy: p)
         let usable = p.purpose(purpose)?.categories.filter { !$0.isNeverEligible } ?? []
         let slots = Category.allCases.filter { usable.contains($0) }
         slotCategories = slots
         slotOfCategory = Category.allCases.map { c in slots.firstIndex(of: c) ?? -1 }
         counts = Array(repeating: 0, count: state.memberCount * slots.count)
-        state.index.withTables(HugePages.advise)
-        HugePages.advise(self.verdicts)
         HugePages.advise(counts)
     }
 
@@ -113,7 +111,8 @@ public struct GateFilter {
     // Per-batch scratch, allocated once and reused: no allocation per line.
     var batchFields = [RecordFields](repeating: RecordFields(), count: GateFilter.batch)
     var batchKeys = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: GateFilter.batch)
-    var batchMembers = [Int32](repeating: -1, count: GateFilter.batch)
+    var batchEntries = [GateMemberTable.Entry](repeating: GateMemberTable.Entry(), count: GateFilter.batch)
+    var batchFound = [Bool](repeating: false, count: GateFilter.batch)
     var batchProblems = [LineProblem?](repeating: nil, count: GateFilter.batch)
     /// 0: scanned, member to look up; 1: member already resolved (escaped id); 2: not a record.
     var batchKinds = [UInt8](repeating: 0, count: GateFilter.batch)
@@ -136,21 +135,22 @@ public struct GateFilter {
         precondition(n <= Self.batch && out.count >= n)
         // 1. Scan every line; ids that needed unescaping live in the scanner's scratch, so they
         //    are resolved at once (rare), the others are looked up together below.
-        let index = state.index
+        let table = members
         for k in 0..<n {
             let line = lines[k]
             do {
-                let (fields, key, member) = try scanner.scan(line) { id, f -> (RecordFields, UnsafeRawBufferPointer?, Int32) in
+                let (fields, key, entry) = try scanner.scan(line) { id, f -> (RecordFields, UnsafeRawBufferPointer?, GateMemberTable.Entry?) in
                     let base = line.baseAddress!
-                    if let p = id.baseAddress, base <= p, p <= base + line.count { return (f, id, -1) }
-                    return (f, nil, index.find(id))
+                    if let p = id.baseAddress, base <= p, p <= base + line.count { return (f, id, nil) }
+                    return (f, nil, table.find(id))
                 }
                 batchFields[k] = fields
                 if let key {
                     batchKeys[k] = key
                     batchKinds[k] = 0
                 } else {
-                    batchMembers[k] = member
+                    batchFound[k] = entry != nil
+                    if let entry { batchEntries[k] = entry }
                     batchKinds[k] = 1
                 }
             } catch {
@@ -160,35 +160,45 @@ public struct GateFilter {
         }
         // 2. Look the ids up together, overlapping their cache misses.
         batchKeys.withUnsafeBufferPointer { keys in
-            batchMembers.withUnsafeMutableBufferPointer { members in
-                var k = 0
-                while k < n {
-                    // Runs of lines to look up; resolved and malformed lines are skipped.
-                    guard batchKinds[k] == 0 else { k += 1; continue }
-                    var e = k
-                    while e < n, batchKinds[e] == 0 { e += 1 }
-                    state.index.find(all: UnsafeBufferPointer(rebasing: keys[k..<e]),
-                                     into: UnsafeMutableBufferPointer(rebasing: members[k..<e]))
-                    k = e
+            batchEntries.withUnsafeMutableBufferPointer { entries in
+                batchFound.withUnsafeMutableBufferPointer { found in
+                    var k = 0
+                    while k < n {
+                        // Runs of lines to look up; resolved and malformed lines are skipped.
+                        guard batchKinds[k] == 0 else { k += 1; continue }
+                        var e = k
+                        while e < n, batchKinds[e] == 0 { e += 1 }
+                        table.find(all: UnsafeBufferPointer(rebasing: keys[k..<e]),
+                                   into: UnsafeMutableBufferPointer(rebasing: entries[k..<e]),
+                                   found: UnsafeMutableBufferPointer(rebasing: found[k..<e]))
+                        k = e
+                    }
                 }
             }
         }
         // 3. Join each line's reasons with its member's verdict, and count.
         for k in 0..<n {
             var v: LineVerdict
+            var region = GateTally.unknownRegion
             if batchKinds[k] == 2 {
                 v = LineVerdict(reasons: ReasonSet(), problem: batchProblems[k], member: -1, category: nil)
             } else {
-                let m = batchMembers[k]
                 let f = batchFields[k]
-                let mv = m >= 0 ? verdicts[Int(m)] : unknownVerdict
+                var m: Int32 = -1
+                var mv = unknownVerdict
+                if batchFound[k] {
+                    let e = batchEntries[k]
+                    m = e.member
+                    region = Int(e.region)
+                    mv = table.memberVerdict(e)
+                }
                 var r = mv.reasons
                 r.formUnion(engine.recordReasons(category: f.category, visibility: f.visibility, sensitive: f.sensitive,
                                                  createdAt: f.createdAt, purpose: purpose, verdict: mv, policy: policy))
                 v = LineVerdict(reasons: r, problem: nil, member: m, category: f.category)
             }
             tally.read += 1
-            count(v)
+            count(v, region: region)
             out[k] = v
         }
     }
@@ -202,7 +212,8 @@ public struct GateFilter {
         w.counts = Array(repeating: 0, count: counts.count)
         w.batchFields = batchFields.map { _ in RecordFields() }
         w.batchKeys = batchKeys.map { _ in UnsafeRawBufferPointer(start: nil, count: 0) }
-        w.batchMembers = batchMembers.map { _ in -1 }
+        w.batchEntries = batchEntries.map { _ in GateMemberTable.Entry() }
+        w.batchFound = batchFound.map { _ in false }
         w.batchProblems = batchProblems.map { _ in nil }
         w.batchKinds = batchKinds.map { _ in 0 }
         return w
@@ -302,8 +313,8 @@ public struct GateFilter {
         for i in tally.excludedByCategory.indices { tally.excludedByCategory[i] += t.excludedByCategory[i] }
     }
 
-    mutating func count(_ v: LineVerdict) {
-        let region = v.member >= 0 ? Int(state.region(of: v.member).rawValue) : RegionGroup.allCases.count
+    /// Counts a line; `region` is its member's region group slot (`GateTally.unknownRegion` for none).
+    mutating func count(_ v: LineVerdict, region: Int = GateTally.unknownRegion) {
         let category = v.category.map { Int($0.rawValue) } ?? Category.allCases.count
         if v.eligible {
             tally.eligible += 1
@@ -330,14 +341,18 @@ public struct GateFilter {
         }
     }
 
-    /// Eligible record counts of one member, per category (only categories with records).
-    public func categoryCounts(member m: Int32) -> [CategoryCount] {
+    /// Eligible record counts of one member, per category with records, in the registry's
+    /// stored form (`{"post":3,"comment":1}`), appended as bytes.
+    public func appendCounts(member m: Int32, to out: inout [UInt8]) {
         let base = Int(m) * slotCategories.count
-        var out: [CategoryCount] = []
+        out.append(0x7B)
+        var first = true
         for k in 0..<slotCategories.count where counts[base + k] > 0 {
-            out.append(CategoryCount(slotCategories[k], Int(counts[base + k])))
+            if !first { out.append(0x2C) }
+            first = false
+            CategoryCount.appendField(slotCategories[k], Int(counts[base + k]), to: &out)
         }
-        return out
+        out.append(0x7D)
     }
 
     /// How many of the member's records were eligible (all categories).

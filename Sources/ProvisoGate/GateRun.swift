@@ -61,7 +61,8 @@ public enum GateRunError: Error, Sendable, CustomStringConvertible {
 /// registry has it. Register, then `publish()`; on any failure, `discard()`.
 public struct PreparedSnapshot: Sendable {
     public let snapshot: Snapshot
-    public let members: [SnapshotMember]
+    /// The member set, laid out for the registry.
+    public let members: SnapshotMemberSet
     public let tally: GateTally
     /// Wall time of the streaming pass alone (read, decide, write, hash), for throughput reports.
     public let passSeconds: Double
@@ -150,19 +151,27 @@ public enum GateRunner {
             }
         }
         let passSeconds = GateProgress.now() - started
-        do {
+        do throws(GateIOError) {
             let included = filter.includedMembers()
-            // Two threads: this one writes members.csv straight from the index's bytes while
-            // another makes the registry's member list (a String and counts per member).
-            let list = Handoff<[SnapshotMember]>([])
+            // Two threads, both from the index's bytes: this one writes members.csv while
+            // another lays out the registry's pages.
+            let list = Handoff<Result<SnapshotMemberSet, StoreError>?>(nil)
             let listing = DispatchGroup()
             let shared = UnsafeSendable((filter, included))
             DispatchQueue.global().async(group: listing) { [state] in
                 let (filter, included) = shared.value
-                var members: [SnapshotMember] = []
-                members.reserveCapacity(included.count)
-                for m in included { members.append(SnapshotMember(memberID: state.index.id(at: m), counts: filter.categoryCounts(member: m))) }
-                list.value = members
+                var set = SnapshotMemberSet.Builder(count: included.count)
+                var failure: StoreError?
+                for m in included where failure == nil {
+                    state.index.withID(at: m) { id in
+                        do throws(StoreError) {
+                            try set.append(id: id) { filter.appendCounts(member: m, to: &$0) }
+                        } catch {
+                            failure = error
+                        }
+                    }
+                }
+                list.value = failure.map { .failure($0) } ?? Result { () throws(StoreError) in try set.finish() }
             }
             defer { listing.wait() }
             let membersFile = try FileSink(path: staging + "/members.csv")
@@ -178,7 +187,11 @@ public enum GateRunner {
             }
             let membersSHA = try membersFile.finish()
             listing.wait()
-            let members = list.value
+            let members: SnapshotMemberSet
+            switch list.value! {
+            case let .success(set): members = set
+            case let .failure(e): throw GateIOError(message: "cannot lay out the member set: \(e)")
+            }
             let manifest = manifestJSON(id: id, req: req, filter: filter, summary: summary, memberCount: members.count,
                                         membersSHA: membersSHA)
             let manifestFile = try FileSink(path: staging + "/manifest.json")

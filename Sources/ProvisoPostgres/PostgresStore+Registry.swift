@@ -19,10 +19,9 @@ extension PostgresStore {
                         malformed: Int(malformed), memberCount: Int(members), manifest: manifest)
     }
 
-    public func registerSnapshot(_ s: Snapshot, members: [SnapshotMember]) async throws(StoreError) {
-        try SnapshotPages.checkOrder(members)
-        let pageCount = SnapshotPages.pageCount(members: members.count)
-        let pages = SnapshotPages.encode(members, pageCount: pageCount)
+    public func registerSnapshot(_ s: Snapshot, members: SnapshotMemberSet) async throws(StoreError) {
+        let pageCount = members.pageCount
+        let pages = members.pages
         let numbers = pages.map { Int64($0.page) }, texts = pages.map(\.text)
         // All pages in one statement (arrays unnested), and a deadline that grows with the
         // member set: a page per round trip took 2.3 s for 766k members, so ten million would

@@ -672,10 +672,9 @@ public final class SQLiteStore: ConsentStore {
     }
 
     /// One transaction for the snapshot and its whole member set, written as pages.
-    public func registerSnapshot(_ s: Snapshot, members: [SnapshotMember]) async throws(StoreError) {
-        try SnapshotPages.checkOrder(members)
-        let pageCount = SnapshotPages.pageCount(members: members.count)
-        let pages = SnapshotPages.encode(members, pageCount: pageCount)
+    public func registerSnapshot(_ s: Snapshot, members: SnapshotMemberSet) async throws(StoreError) {
+        let pageCount = members.pageCount
+        let pages = members.pages
         do {
             try await pool.write { db in
                 if try Int.fetchOne(db, sql: "SELECT 1 FROM gate_snapshots WHERE id = ?", arguments: [s.id]) != nil {

@@ -143,12 +143,12 @@ public final class MemoryStore: ConsentStore {
 
     public func deleteSession(idHash: [UInt8]) async throws(StoreError) { contents.withLock { _ = $0.sessions.removeValue(forKey: idHash) } }
 
-    public func registerSnapshot(_ snapshot: Snapshot, members: [SnapshotMember]) async throws(StoreError) {
+    public func registerSnapshot(_ snapshot: Snapshot, members set: SnapshotMemberSet) async throws(StoreError) {
+        let members = try set.members()
         try contents.withLock { c throws(StoreError) in
             guard !c.snapshots.contains(where: { $0.snapshot.id == snapshot.id }) else {
                 throw .conflict("snapshot \(snapshot.id) is already registered")
             }
-            try SnapshotPages.checkOrder(members)
             c.snapshots.append((snapshot, members))
         }
     }

@@ -239,11 +239,16 @@ public struct CategoryCount: Sendable, Equatable {
         out.append(0x7B)
         for (k, c) in counts.enumerated() {
             if k > 0 { out.append(0x2C) }
-            out.append(contentsOf: quotedCodes[Int(c.category.rawValue)])
-            out.append(0x3A)
-            DecimalText.append(c.count, to: &out)
+            appendField(c.category, c.count, to: &out)
         }
         out.append(0x7D)
+    }
+
+    /// One `"category":count` field of the stored form, for callers that keep counts their own way.
+    public static func appendField(_ category: Category, _ count: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: quotedCodes[Int(category.rawValue)])
+        out.append(0x3A)
+        DecimalText.append(count, to: &out)
     }
 
     static let quotedCodes: [[UInt8]] = Category.allCases.map { Array("\"\($0.code)\"".utf8) }
@@ -289,31 +294,6 @@ public enum SnapshotPages {
     /// Members per page aimed at; the page count is the next power of two.
     public static let membersPerPage = 256
 
-    /// Refuses a member set that is not unique and in ascending id order (bytewise), the
-    /// order every store keeps it in.
-    public static func checkOrder(_ members: [SnapshotMember]) throws(StoreError) {
-        guard members.count > 1 else { return }
-        for k in 1..<members.count where !precedes(members[k - 1].memberID, members[k].memberID) {
-            throw .conflict("snapshot members must be unique and in id order (\(members[k - 1].memberID), \(members[k].memberID))")
-        }
-    }
-
-    /// Bytewise `a < b` over the UTF-8, on contiguous storage (a million ids are compared per
-    /// registration; the generic view comparison was a measurable share of a gate run).
-    static func precedes(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let n = min(x.count, y.count)
-                if n > 0, let px = x.baseAddress, let py = y.baseAddress {
-                    let c = memcmp(px, py, n)
-                    if c != 0 { return c < 0 }
-                }
-                return x.count < y.count
-            }
-        }
-    }
-
     public static func pageCount(members: Int) -> Int {
         var n = 1
         while n * membersPerPage < members { n <<= 1 }
@@ -333,22 +313,6 @@ public enum SnapshotPages {
         return Int(truncatingIfNeeded: h & UInt64(pageCount - 1))
     }
 
-    /// Splits a member set (in id order) into encoded pages, by page number; empty pages are absent.
-    public static func encode(_ members: [SnapshotMember], pageCount: Int) -> [(page: Int, text: String)] {
-        var pages = [[UInt8]](repeating: [], count: pageCount)
-        for m in members {
-            var id = m.memberID
-            let k = id.withUTF8 { u in
-                let k = page(of: UnsafeRawBufferPointer(u), pageCount: pageCount)
-                pages[k].append(contentsOf: u)
-                return k
-            }
-            pages[k].append(0x09)
-            CategoryCount.append(m.counts, to: &pages[k])
-            pages[k].append(0x0A)
-        }
-        return pages.enumerated().filter { !$0.element.isEmpty }.map { ($0.offset, String(decoding: $0.element, as: UTF8.self)) }
-    }
 
     /// Reads a page back; nil if it is not one (the caller reports the store as corrupt).
     public static func decode(_ text: String) -> [SnapshotMember]? {
@@ -363,11 +327,102 @@ public enum SnapshotPages {
     }
 }
 
+/// A snapshot's member set, already laid out as the pages durable stores keep
+/// (`SnapshotPages`), so that registering it is a few thousand row writes and nothing else.
+/// Built straight from id bytes and counts (`Builder`): the gate makes one for 766k members
+/// without a `String` or an array per member, which was most of a registration's time.
+public struct SnapshotMemberSet: Sendable {
+    /// How many members; pages are numbered below `pageCount`.
+    public let count: Int
+    public let pageCount: Int
+    /// The non-empty pages, by page number: `id<TAB>counts` lines in id order.
+    public let pages: [(page: Int, text: String)]
+
+    /// Lays out members given in ascending id order (bytewise), each once; `.conflict` otherwise.
+    public init(_ members: [SnapshotMember]) throws(StoreError) {
+        var b = Builder(count: members.count)
+        for m in members {
+            var id = m.memberID
+            let refused: StoreError? = id.withUTF8 { u in
+                do throws(StoreError) {
+                    try b.append(id: UnsafeRawBufferPointer(u)) { out in CategoryCount.append(m.counts, to: &out) }
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let refused { throw refused }
+        }
+        self = try b.finish()
+    }
+
+    /// Every member again, in id order (bytewise).
+    public func members() throws(StoreError) -> [SnapshotMember] {
+        var out: [SnapshotMember] = []
+        out.reserveCapacity(count)
+        for p in pages {
+            guard let m = SnapshotPages.decode(p.text) else { throw .corrupt("a snapshot member page is unreadable") }
+            out += m
+        }
+        out.sort { $0.memberID.utf8.lexicographicallyPrecedes($1.memberID.utf8) }
+        return out
+    }
+
+    /// Appends members one at a time, checking their order as it goes.
+    public struct Builder {
+        let count: Int
+        let pageCount: Int
+        var buffers: [[UInt8]]
+        var previous: [UInt8] = []
+        var added = 0
+
+        /// A builder for exactly `count` members (the page count depends on it).
+        public init(count: Int) {
+            self.count = count
+            pageCount = SnapshotPages.pageCount(members: count)
+            buffers = [[UInt8]](repeating: [], count: pageCount)
+        }
+
+        /// Adds the next member: its id's UTF-8 and a body that appends its counts in the
+        /// stored form (`CategoryCount.append`).
+        public mutating func append(id: UnsafeRawBufferPointer, counts: (inout [UInt8]) -> Void) throws(StoreError) {
+            if added > 0 {
+                let c = id.count == 0 || previous.isEmpty ? 0 : previous.withUnsafeBytes { memcmp($0.baseAddress!, id.baseAddress!, min($0.count, id.count)) }
+                guard c < 0 || (c == 0 && previous.count < id.count) else {
+                    throw .conflict("snapshot members must be unique and in id order (\(String(decoding: previous, as: UTF8.self)), \(String(decoding: id, as: UTF8.self)))")
+                }
+            }
+            guard added < count else { throw .conflict("more snapshot members than announced (\(count))") }
+            previous.removeAll(keepingCapacity: true)
+            previous.append(contentsOf: id)
+            added += 1
+            let k = SnapshotPages.page(of: id, pageCount: pageCount)
+            buffers[k].append(contentsOf: id)
+            buffers[k].append(0x09)
+            counts(&buffers[k])
+            buffers[k].append(0x0A)
+        }
+
+        public func finish() throws(StoreError) -> SnapshotMemberSet {
+            guard added == count else { throw .conflict("\(added) snapshot members given, \(count) announced") }
+            var pages: [(page: Int, text: String)] = []
+            for (k, b) in buffers.enumerated() where !b.isEmpty { pages.append((k, String(decoding: b, as: UTF8.self))) }
+            return SnapshotMemberSet(count: count, pageCount: pageCount, pages: pages)
+        }
+    }
+
+    init(count: Int, pageCount: Int, pages: [(page: Int, text: String)]) {
+        self.count = count
+        self.pageCount = pageCount
+        self.pages = pages
+    }
+}
+
 /// The gate's snapshot registry: lineage that answers "whose data went where".
 public protocol SnapshotStore: Sendable {
     /// Registers a snapshot and its whole member set in one atomic step; `.conflict` if the
-    /// id is taken. Members must be in ascending id order (bytewise) and unique.
-    func registerSnapshot(_ snapshot: Snapshot, members: [SnapshotMember]) async throws(StoreError)
+    /// id is taken.
+    func registerSnapshot(_ snapshot: Snapshot, members: SnapshotMemberSet) async throws(StoreError)
     /// Every snapshot, newest first.
     func snapshots() async throws(StoreError) -> [Snapshot]
     func snapshot(id: String) async throws(StoreError) -> Snapshot?
@@ -376,6 +431,14 @@ public protocol SnapshotStore: Sendable {
     func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]?
     /// The snapshots that included a member, newest first.
     func snapshotUses(member: String) async throws(StoreError) -> [SnapshotUse]
+}
+
+extension SnapshotStore {
+    /// Registers members given as values; they must be unique and in ascending id order
+    /// (bytewise), else `.conflict` and nothing is registered.
+    public func registerSnapshot(_ snapshot: Snapshot, members: [SnapshotMember]) async throws(StoreError) {
+        try await registerSnapshot(snapshot, members: SnapshotMemberSet(members))
+    }
 }
 
 /// Members' posts and public handles, for the public profile pages and their AI-usage signals.

@@ -53,7 +53,7 @@ public final class FlakyStore: ConsentStore {
     public func createSession(_ session: MemberSession, idHash: [UInt8]) async throws(StoreError) { try check(); try await inner.createSession(session, idHash: idHash) }
     public func session(idHash: [UInt8], now: Micros) async throws(StoreError) -> MemberSession? { try check(); return try await inner.session(idHash: idHash, now: now) }
     public func deleteSession(idHash: [UInt8]) async throws(StoreError) { try check(); try await inner.deleteSession(idHash: idHash) }
-    public func registerSnapshot(_ snapshot: Snapshot, members: [SnapshotMember]) async throws(StoreError) { try check(); try await inner.registerSnapshot(snapshot, members: members) }
+    public func registerSnapshot(_ snapshot: Snapshot, members: SnapshotMemberSet) async throws(StoreError) { try check(); try await inner.registerSnapshot(snapshot, members: members) }
     public func snapshots() async throws(StoreError) -> [Snapshot] { try check(); return try await inner.snapshots() }
     public func snapshot(id: String) async throws(StoreError) -> Snapshot? { try check(); return try await inner.snapshot(id: id) }
     public func snapshotMembers(id: String, page: Int) async throws(StoreError) -> [SnapshotMember]? { try check(); return try await inner.snapshotMembers(id: id, page: page) }
