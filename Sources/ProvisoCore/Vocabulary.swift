@@ -115,17 +115,36 @@ public enum Category: UInt8, CaseIterable, Sendable, Hashable {
 
     /// Parses a wire code from raw UTF-8 bytes without allocating (the gate's hot path).
     public init?(utf8 bytes: UnsafeRawBufferPointer) {
-        for (k, code) in Self.codeBytes.enumerated() where code.count == bytes.count {
-            if code.withUnsafeBytes({ memcmpBytes($0.baseAddress!, bytes.baseAddress!, bytes.count) }) {
-                self = Self.allCases[k]
-                return
-            }
+        guard bytes.count <= 16 else { return nil }
+        let key = Self.key(bytes)
+        let found: Category? = Self.codeKeys.withUnsafeBufferPointer { codes in
+            for k in 0..<codes.count where codes[k] == key { return Category(rawValue: UInt8(k)) }
+            return nil
         }
-        return nil
+        guard let found else { return nil }
+        self = found
     }
 
-    /// The codes as bytes, so matching compares lengths first and then words, not characters.
-    static let codeBytes: [[UInt8]] = allCases.map { Array($0.code.utf8) }
+    /// A code of at most 16 bytes as its length and two zero-padded words: the gate matches
+    /// a category per line, and comparing three integers per candidate needs no reference
+    /// counting or allocation (iterating arrays of byte arrays did both).
+    struct CodeKey: Equatable {
+        var count: Int
+        var w0: UInt64
+        var w1: UInt64
+    }
+
+    static func key(_ b: UnsafeRawBufferPointer) -> CodeKey {
+        var words: (UInt64, UInt64) = (0, 0)
+        if let base = b.baseAddress { withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: b.count) } }
+        return CodeKey(count: b.count, w0: words.0, w1: words.1)
+    }
+
+    static let codeKeys: [CodeKey] = allCases.map { c in
+        let bytes = Array(c.code.utf8)
+        precondition(bytes.count <= 16, "category codes are matched as at most 16 bytes")
+        return bytes.withUnsafeBytes { key($0) }
+    }
 }
 
 /// Who can see a piece of content. Anything other than the three known values is kept as

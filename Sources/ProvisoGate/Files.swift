@@ -49,6 +49,14 @@ final class FileSink {
         }
     }
 
+    /// Appends bytes the caller holds in one piece until this returns; a large piece is hashed
+    /// and written from where it is instead of being copied into the buffer first.
+    func append(inPlace b: UnsafeRawBufferPointer) throws(GateIOError) {
+        guard b.count >= 64 << 10 else { return try append(b) }
+        try flush()
+        try writeOut(b)
+    }
+
     func append(bytes: [UInt8]) throws(GateIOError) {
         let r: Result<Void, GateIOError> = bytes.withUnsafeBytes { b in Result { () throws(GateIOError) in try append(b) } }
         try r.get()

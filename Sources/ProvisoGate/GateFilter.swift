@@ -139,7 +139,9 @@ public struct GateFilter {
         for k in 0..<n {
             let line = lines[k]
             do {
-                let (fields, key, entry) = try scanner.scan(line) { id, f -> (RecordFields, UnsafeRawBufferPointer?, GateMemberTable.Entry?) in
+                // unowned(unsafe): the filter holds the table for the whole call; a strong
+                // capture cost an atomic retain and release per line.
+                let (fields, key, entry) = try scanner.scan(line) { [unowned(unsafe) table] id, f -> (RecordFields, UnsafeRawBufferPointer?, GateMemberTable.Entry?) in
                     let base = line.baseAddress!
                     if let p = id.baseAddress, base <= p, p <= base + line.count { return (f, id, nil) }
                     return (f, nil, table.find(id))

@@ -142,7 +142,7 @@ public struct GateStream {
                 for e in found.excluded {
                     try excluded(e.verdict, lineNumber + e.index + 1) { filter.state.index.id(at: $0) }
                 }
-                try found.eligible.withUnsafeBytes { try out.append($0) }
+                try found.eligible.withUnsafeBytes { try out.append(inPlace: $0) }
                 lineNumber += found.lines
                 found.reset()
             }

@@ -246,12 +246,18 @@ public struct CategoryCount: Sendable, Equatable {
 
     /// One `"category":count` field of the stored form, for callers that keep counts their own way.
     public static func appendField(_ category: Category, _ count: Int, to out: inout [UInt8]) {
-        out.append(contentsOf: quotedCodes[Int(category.rawValue)])
+        let k = Int(category.rawValue)
+        quotedCodeBytes.withUnsafeBufferPointer { b in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[quotedCodeEnds[k]..<quotedCodeEnds[k + 1]]))
+        }
         out.append(0x3A)
         DecimalText.append(count, to: &out)
     }
 
-    static let quotedCodes: [[UInt8]] = Category.allCases.map { Array("\"\($0.code)\"".utf8) }
+    /// Every category's quoted code, back to back (`"profile""post"…`), and where each ends:
+    /// one flat array, so appending a code per member retains nothing.
+    static let quotedCodeBytes: [UInt8] = Category.allCases.flatMap { Array("\"\($0.code)\"".utf8) }
+    static let quotedCodeEnds: [Int] = Category.allCases.reduce(into: [0]) { ends, c in ends.append(ends.last! + c.code.utf8.count + 2) }
 
     /// Reads the stored form back; nil if it is not one.
     public static func parse(_ text: String) -> [CategoryCount]? {
@@ -368,45 +374,80 @@ public struct SnapshotMemberSet: Sendable {
         return out
     }
 
-    /// Appends members one at a time, checking their order as it goes.
+    /// Appends members one at a time, checking their order as it goes. Lines are written one
+    /// after another and sorted into pages at the end (a counting sort that keeps id order
+    /// within each page): appending to thousands of page buffers in turn cost a cache miss
+    /// and a buffer growth every few members.
     public struct Builder {
         let count: Int
         let pageCount: Int
-        var buffers: [[UInt8]]
-        var previous: [UInt8] = []
-        var added = 0
+        var lines: [UInt8] = []
+        /// Per member: its page, and where its line ends in `lines`.
+        var pageOf: [UInt32] = []
+        var ends: [Int] = []
+        /// Where the last id sits in `lines`, for the order check.
+        var previous = 0..<0
 
         /// A builder for exactly `count` members (the page count depends on it).
         public init(count: Int) {
             self.count = count
             pageCount = SnapshotPages.pageCount(members: count)
-            buffers = [[UInt8]](repeating: [], count: pageCount)
+            lines.reserveCapacity(count * 24)
+            pageOf.reserveCapacity(count)
+            ends.reserveCapacity(count)
         }
 
         /// Adds the next member: its id's UTF-8 and a body that appends its counts in the
         /// stored form (`CategoryCount.append`).
         public mutating func append(id: UnsafeRawBufferPointer, counts: (inout [UInt8]) -> Void) throws(StoreError) {
-            if added > 0 {
-                let c = id.count == 0 || previous.isEmpty ? 0 : previous.withUnsafeBytes { memcmp($0.baseAddress!, id.baseAddress!, min($0.count, id.count)) }
-                guard c < 0 || (c == 0 && previous.count < id.count) else {
-                    throw .conflict("snapshot members must be unique and in id order (\(String(decoding: previous, as: UTF8.self)), \(String(decoding: id, as: UTF8.self)))")
+            guard ends.count < count else { throw .conflict("more snapshot members than announced (\(count))") }
+            if !ends.isEmpty {
+                let p = previous
+                let ordered: Bool = lines.withUnsafeBytes { l in
+                    let c = id.count == 0 || p.isEmpty ? 0 : memcmp(l.baseAddress! + p.lowerBound, id.baseAddress!, min(p.count, id.count))
+                    return c < 0 || (c == 0 && p.count < id.count)
+                }
+                guard ordered else {
+                    let before = lines.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[p]), as: UTF8.self) }
+                    throw .conflict("snapshot members must be unique and in id order (\(before), \(String(decoding: id, as: UTF8.self)))")
                 }
             }
-            guard added < count else { throw .conflict("more snapshot members than announced (\(count))") }
-            previous.removeAll(keepingCapacity: true)
-            previous.append(contentsOf: id)
-            added += 1
-            let k = SnapshotPages.page(of: id, pageCount: pageCount)
-            buffers[k].append(contentsOf: id)
-            buffers[k].append(0x09)
-            counts(&buffers[k])
-            buffers[k].append(0x0A)
+            let start = lines.count
+            lines.append(contentsOf: id)
+            previous = start..<lines.count
+            lines.append(0x09)
+            counts(&lines)
+            lines.append(0x0A)
+            pageOf.append(UInt32(SnapshotPages.page(of: id, pageCount: pageCount)))
+            ends.append(lines.count)
         }
 
         public func finish() throws(StoreError) -> SnapshotMemberSet {
-            guard added == count else { throw .conflict("\(added) snapshot members given, \(count) announced") }
+            guard ends.count == count else { throw .conflict("\(ends.count) snapshot members given, \(count) announced") }
+            var offsets = [Int](repeating: 0, count: pageCount + 1)
+            var start = 0
+            for i in 0..<count {
+                offsets[Int(pageOf[i]) + 1] += ends[i] - start
+                start = ends[i]
+            }
+            for p in 0..<pageCount { offsets[p + 1] += offsets[p] }
+            var sorted = [UInt8](repeating: 0, count: lines.count)
+            var at = offsets
+            sorted.withUnsafeMutableBytes { out in
+                lines.withUnsafeBytes { src in
+                    var start = 0
+                    for i in 0..<count {
+                        let p = Int(pageOf[i]), n = ends[i] - start
+                        out.baseAddress!.advanced(by: at[p]).copyMemory(from: src.baseAddress! + start, byteCount: n)
+                        at[p] += n
+                        start = ends[i]
+                    }
+                }
+            }
             var pages: [(page: Int, text: String)] = []
-            for (k, b) in buffers.enumerated() where !b.isEmpty { pages.append((k, String(decoding: b, as: UTF8.self))) }
+            for p in 0..<pageCount where offsets[p + 1] > offsets[p] {
+                pages.append((p, String(decoding: sorted[offsets[p]..<offsets[p + 1]], as: UTF8.self)))
+            }
             return SnapshotMemberSet(count: count, pageCount: pageCount, pages: pages)
         }
     }
