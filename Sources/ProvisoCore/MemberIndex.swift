@@ -56,64 +56,6 @@ public struct MemberIndex: Sendable {
         }
     }
 
-    /// Looks up many ids at once, with the same answers as `find`. One lookup is three
-    /// dependent reads far apart in memory (slot, id bounds, id bytes), each a cache miss in
-    /// a big index; key by key they wait on one another, round by round the reads of different
-    /// keys are independent and the CPU overlaps them. The gate resolves its lines this way.
-    public func find(all keys: UnsafeBufferPointer<UnsafeRawBufferPointer>, into out: UnsafeMutableBufferPointer<Int32>) {
-        let n = keys.count
-        precondition(out.count >= n, "the result buffer is smaller than the keys")
-        guard n > 0 else { return }
-        arena.withUnsafeBytes { a in
-            ends.withUnsafeBufferPointer { e in
-                slots.withUnsafeBufferPointer { s in
-                    withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { pos in
-                        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { bounds in
-                            // Round 1: every key's first slot.
-                            for k in 0..<n {
-                                let i = MemberIndex.hash(keys[k]) & mask
-                                pos[k] = i
-                                out[k] = s[i]
-                            }
-                            // Round 2: the candidates' id bounds.
-                            for k in 0..<n {
-                                let m = Int(out[k])
-                                guard m >= 0 else { continue }
-                                let start = m == 0 ? 0 : UInt64(e[m - 1])
-                                bounds[k] = start << 32 | UInt64(e[m])
-                            }
-                            // Round 3: compare the bytes; a miss continues probing key by key
-                            // (rare at this table's load factor, and mostly in the same line).
-                            for k in 0..<n {
-                                var m = out[k]
-                                guard m >= 0 else { continue }
-                                let key = keys[k]
-                                let start = Int(bounds[k] >> 32), end = Int(bounds[k] & 0xFFFF_FFFF)
-                                if end - start == key.count,
-                                   key.count == 0 || memcmpBytes(a.baseAddress! + start, key.baseAddress!, key.count) {
-                                    continue
-                                }
-                                var i = pos[k]
-                                while true {
-                                    i = (i + 1) & mask
-                                    m = s[i]
-                                    if m < 0 { break }
-                                    let end = Int(e[Int(m)])
-                                    let start = m == 0 ? 0 : Int(e[Int(m) - 1])
-                                    if end - start == key.count,
-                                       key.count == 0 || memcmpBytes(a.baseAddress! + start, key.baseAddress!, key.count) {
-                                        break
-                                    }
-                                }
-                                out[k] = m
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// The index of a member id, or -1.
     public func find(_ id: String) -> Int32 {
         var copy = id
@@ -125,14 +67,6 @@ public struct MemberIndex: Sendable {
         let end = Int(ends[Int(index)])
         let start = index == 0 ? 0 : Int(ends[Int(index) - 1])
         return String(decoding: arena[start..<end], as: UTF8.self)
-    }
-
-    /// Calls `body` with each of the index's large tables, so a caller that is about to do
-    /// millions of lookups can ask the OS for large pages under them (the gate does).
-    public func withTables(_ body: (UnsafeRawBufferPointer) -> Void) {
-        arena.withUnsafeBytes(body)
-        ends.withUnsafeBytes(body)
-        slots.withUnsafeBytes(body)
     }
 
     /// Calls `body` with the slot table (a member index or -1 per slot; its size is a power of

@@ -127,7 +127,7 @@ final class GateMemberTable: @unchecked Sendable {
     static func prefix(_ id: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         var words: (UInt64, UInt64) = (0, 0)
         if let base = id.baseAddress {
-            withUnsafeMutableBytes(of: &words) { memcpy($0.baseAddress!, base, min(id.count, 16)) }
+            withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: min(id.count, 16)) }
         }
         return words
     }
