@@ -1,4 +1,4 @@
-public import ProvisoStore
+import ProvisoStore
 import Logging
 import PostgresNIO
 

@@ -21,13 +21,13 @@ public final class ServerMetrics: Sendable {
         for purpose in Self.purposeLabels {
             for outcome in ["allow", "deny"] {
                 counters.append(registry.makeCounter(
-                    descriptor: MetricNameDescriptor(metricName: "proviso_decisions_total", helpText: "Decisions by purpose and outcome."),
+                    descriptor: MetricNameDescriptor(metricName: "proviso_decisions", unitName: "total", helpText: "Decisions by purpose and outcome."),
                     labels: [("purpose", purpose), ("outcome", outcome)]))
             }
         }
         decisionCounters = counters
         answeredOnEventLoop = registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: "proviso_decisions_on_event_loop_total",
+            descriptor: MetricNameDescriptor(metricName: "proviso_decisions_on_event_loop", unitName: "total",
                                              helpText: "Single-decision requests answered on the event loop, before the router (the rest are counted by route)."))
     }
 
@@ -56,7 +56,7 @@ public final class ServerMetrics: Sendable {
         let counter = requests.withLock { table in
             if let c = table[key] { return c }
             let c = registry.makeCounter(
-                descriptor: MetricNameDescriptor(metricName: "proviso_http_requests_total", helpText: "HTTP requests by route, method and status."),
+                descriptor: MetricNameDescriptor(metricName: "proviso_http_requests", unitName: "total", helpText: "HTTP requests by route, method and status."),
                 labels: [("route", route), ("method", method), ("status", String(status))])
             table[key] = c
             return c
@@ -64,7 +64,7 @@ public final class ServerMetrics: Sendable {
         let histogram = latency.withLock { table in
             if let h = table[route] { return h }
             let h = registry.makeDurationHistogram(
-                descriptor: MetricNameDescriptor(metricName: "proviso_http_request_duration_seconds", helpText: "HTTP request latency by route."),
+                descriptor: MetricNameDescriptor(metricName: "proviso_http_request_duration", unitName: "seconds", helpText: "HTTP request latency by route."),
                 labels: [("route", route)],
                 buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
                           .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2)])

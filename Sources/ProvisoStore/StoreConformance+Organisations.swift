@@ -1,4 +1,4 @@
-public import ProvisoCore
+import ProvisoCore
 
 extension StoreConformance {
     static func seeded(_ store: any ConsentStore, _ ids: [String]) async throws {

@@ -1,4 +1,4 @@
-public import ProvisoCore
+import ProvisoCore
 
 /// The contract every `ConsentStore` must meet, written once and run against each
 /// implementation (memory, SQLite, PostgreSQL). Each check gets a fresh, empty store.

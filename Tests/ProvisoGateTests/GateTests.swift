@@ -93,7 +93,7 @@ struct TempDir {
     }
     func file(_ name: String, _ text: String) -> String {
         let p = path + "/" + name
-        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        #expect(FileManager.default.createFile(atPath: p, contents: Data(text.utf8)))
         return p
     }
     func read(_ name: String) -> String { (try? String(contentsOfFile: path + "/" + name, encoding: .utf8)) ?? "<missing>" }
