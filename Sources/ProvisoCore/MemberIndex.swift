@@ -160,6 +160,17 @@ public struct MemberIndex: Sendable {
     }
 }
 
+/// The first 16 bytes of `b`, zero-padded, as two words, so that short byte strings (category
+/// codes, the gate's member ids) compare as integers — with their lengths, exactly.
+@inlinable
+public func prefixWords(_ b: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+    var words: (UInt64, UInt64) = (0, 0)
+    if let base = b.baseAddress {
+        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: min(b.count, 16)) }
+    }
+    return words
+}
+
 /// Whether `n` bytes at `a` and `b` are equal: a word at a time, inlinable so hot paths in
 /// other modules (the gate's scanner) compare field names without a call.
 @inlinable

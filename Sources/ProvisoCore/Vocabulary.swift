@@ -135,9 +135,8 @@ public enum Category: UInt8, CaseIterable, Sendable, Hashable {
     }
 
     static func key(_ b: UnsafeRawBufferPointer) -> CodeKey {
-        var words: (UInt64, UInt64) = (0, 0)
-        if let base = b.baseAddress { withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: b.count) } }
-        return CodeKey(count: b.count, w0: words.0, w1: words.1)
+        let (w0, w1) = prefixWords(b)
+        return CodeKey(count: b.count, w0: w0, w1: w1)
     }
 
     static let codeKeys: [CodeKey] = allCases.map { c in

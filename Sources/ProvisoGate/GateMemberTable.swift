@@ -88,7 +88,7 @@ final class GateMemberTable: @unchecked Sendable {
                             e.flags = Self.used
                             e.member = m
                             pos[k] = state.index.withID(at: m) { id in
-                                (e.k0, e.k1) = Self.prefix(id)
+                                (e.k0, e.k1) = prefixWords(id)
                                 e.length = UInt8(min(id.count, 255))
                                 if id.count > 16 { e.flags |= Self.long }
                                 return MemberIndex.hash(id) & mask
@@ -122,16 +122,6 @@ final class GateMemberTable: @unchecked Sendable {
         }
     }
 
-    /// The first 16 bytes of an id, zero-padded, as two words.
-    @inline(__always)
-    static func prefix(_ id: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-        var words: (UInt64, UInt64) = (0, 0)
-        if let base = id.baseAddress {
-            withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: min(id.count, 16)) }
-        }
-        return words
-    }
-
     /// The member's verdict as the engine gives it.
     @inline(__always)
     func memberVerdict(_ e: Entry) -> MemberVerdict {
@@ -153,7 +143,7 @@ final class GateMemberTable: @unchecked Sendable {
 
     /// The entry of the member whose id is exactly `key`, or nil.
     func find(_ key: UnsafeRawBufferPointer) -> Entry? {
-        let (k0, k1) = Self.prefix(key)
+        let (k0, k1) = prefixWords(key)
         var i = MemberIndex.hash(key) & mask
         while true {
             let e = entries[i]
@@ -176,7 +166,7 @@ final class GateMemberTable: @unchecked Sendable {
             }
             for k in 0..<n {
                 let key = keys[k]
-                let (k0, k1) = Self.prefix(key)
+                let (k0, k1) = prefixWords(key)
                 var e = out[k]
                 var i = pos[k]
                 while true {
