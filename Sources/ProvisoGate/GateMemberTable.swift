@@ -37,6 +37,8 @@ final class GateMemberTable: @unchecked Sendable {
     static let long: UInt8 = 2
     /// The verdict did not fit the entry: ask the engine.
     static let computed: UInt8 = 4
+    /// `MemberVerdict.choseOn`: kept so the verdict handed back is the engine's whole value.
+    static let choseOn: UInt8 = 8
 
     let entries: UnsafeMutablePointer<Entry>
     let size: Int
@@ -96,6 +98,7 @@ final class GateMemberTable: @unchecked Sendable {
                             e.region = state.region(of: m).rawValue
                             let v = verdict(m)
                             e.reasons = v.reasons.bits
+                            if v.choseOn { e.flags |= Self.choseOn }
                             if v.contentFrom == .min {
                                 e.contentDay = .min
                             } else if v.contentFrom % Time.microsPerDay == 0, let d = Int32(exactly: v.contentFrom / Time.microsPerDay), d != .min {
@@ -128,6 +131,7 @@ final class GateMemberTable: @unchecked Sendable {
         if e.flags & Self.computed != 0 { return verdict(e.member) }
         var v = MemberVerdict()
         v.reasons.bits = e.reasons
+        v.choseOn = e.flags & Self.choseOn != 0
         v.contentFrom = e.contentDay == .min ? .min : Int64(e.contentDay) * Time.microsPerDay
         return v
     }

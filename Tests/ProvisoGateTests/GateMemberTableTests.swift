@@ -28,6 +28,7 @@ import ProvisoCore
     static func verdict(_ m: Int32) -> MemberVerdict {
         var v = MemberVerdict()
         v.reasons.bits = UInt32(m % 7) << 3
+        v.choseOn = m % 5 == 0
         switch m % 3 {
         case 0: v.contentFrom = .min
         case 1: v.contentFrom = Int64(m) * Time.microsPerDay
