@@ -1,4 +1,3 @@
-import Dispatch
 import ProvisoCore
 
 #if canImport(Glibc)
@@ -61,13 +60,10 @@ final class GateMemberTable: @unchecked Sendable {
         entries = raw.bindMemory(to: Entry.self, capacity: size)
         let members = state.memberCount
         let parts = max(1, min(threads, 8, members / 4096 + 1))
-        let group = DispatchGroup()
         let me = UnsafeSendable(self)
-        for k in 0..<parts {
-            let from = members * k / parts, to = members * (k + 1) / parts
-            DispatchQueue.global().async(group: group) { me.value.fill(Int32(from)..<Int32(to)) }
+        Workers.perform(parts, "gate.member-table") { k in
+            me.value.fill(Int32(members * k / parts)..<Int32(members * (k + 1) / parts))
         }
-        group.wait()
     }
 
     deinit { entries.deallocate() }

@@ -158,7 +158,7 @@ public enum GateRunner {
             let list = Handoff<Result<SnapshotMemberSet, StoreError>?>(nil)
             let listing = DispatchGroup()
             let shared = UnsafeSendable((filter, included))
-            DispatchQueue.global().async(group: listing) { [state] in
+            Workers.start("gate.member-set", group: listing) { [state] in
                 let (filter, included) = shared.value
                 var set = SnapshotMemberSet.Builder(count: included.count)
                 var failure: StoreError?

@@ -130,7 +130,7 @@ public struct GateStream {
                 let lane = boxes[k]
                 let bytes = UnsafeSendable(UnsafeRawBufferPointer(rebasing: region[cuts[k]..<cuts[k + 1]]))
                 let limit = maxLine
-                DispatchQueue.global().async(group: group) { lane.run(bytes.value, slot: slot, maxLine: limit) }
+                lane.queue.async(group: group) { lane.run(bytes.value, slot: slot, maxLine: limit) }
             }
             return group
         }
@@ -236,6 +236,8 @@ public struct GateStream {
 final class Lane: @unchecked Sendable {
     var filter: GateFilter
     let slots = [LaneOutput(), LaneOutput()]
+    /// The lane's own thread (see `Workers`).
+    let queue = Workers.queue("gate.lane")
 
     init(filter: GateFilter) { self.filter = filter }
 

@@ -53,7 +53,7 @@ public final class InputDigest: Sendable {
         }
         let digest = InputDigest()
         let identity = Identity(st)
-        DispatchQueue.global().async {
+        Workers.queue("gate.input-digest").async {
             digest.outcome.withLock { $0 = Self.hash(fd, identity) }
             close(fd)
             digest.done.signal()

@@ -1,5 +1,4 @@
 public import ProvisoCore
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -708,7 +707,7 @@ extension LedgerHash {
         var out = [[UInt8]](repeating: [], count: events.count)
         out.withUnsafeMutableBufferPointer { buffer in
             let slots = SendableSlots(buffer)
-            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            Workers.perform(lanes, "ledger-hash") { lane in
                 var k = events.count * lane / lanes
                 let end = events.count * (lane + 1) / lanes
                 while k < end {
