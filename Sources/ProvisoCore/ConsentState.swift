@@ -24,7 +24,7 @@ public struct Choice: Sendable, Equatable {
 /// struct-of-arrays attributes; histories exist only for members who made choices. The
 /// ledger stays the source of truth; this is rebuilt or tailed from it.
 public struct ConsentState: Sendable {
-    public private(set) var index: MemberIndex
+    public internal(set) var index: MemberIndex
     @usableFromInline var regions: [UInt8] = []
     /// bit 0: suspected minor; bit 1: has a closing time (see `closedAt`).
     @usableFromInline var flags: [UInt8] = []
@@ -57,10 +57,15 @@ public struct ConsentState: Sendable {
 
     /// Adds or replaces a member's attributes.
     public mutating func upsert(_ m: Member) {
-        let (i, inserted) = index.insert(m.id)
-        let flag: UInt8 = (m.suspectedMinor ? 1 : 0) | (m.closedAt != nil ? 2 : 0)
-        let region = m.region.rawValue
-        let adult = Int32(clamping: m.adultDay)
+        upsert(id: m.id, region: m.region, birthDay: m.birthDay, suspectedMinor: m.suspectedMinor, closedAt: m.closedAt)
+    }
+
+    /// The same from a store's row, already decoded (replaying members after a checkpoint).
+    public mutating func upsert(id: String, region: RegionGroup, birthDay: Int, suspectedMinor: Bool, closedAt closed: Micros?) {
+        let (i, inserted) = index.insert(id)
+        let flag: UInt8 = (suspectedMinor ? 1 : 0) | (closed != nil ? 2 : 0)
+        let region = region.rawValue
+        let adult = Int32(clamping: Time.anniversary(of: birthDay, years: 18))
         if inserted {
             regions.append(region)
             flags.append(flag)
@@ -71,7 +76,7 @@ public struct ConsentState: Sendable {
             flags[Int(i)] = flag
             adultDays[Int(i)] = adult
         }
-        if m.closedAt != nil || !inserted { closedAt[i] = m.closedAt }
+        if closed != nil || !inserted { closedAt[i] = closed }
     }
 
     /// Adds a member known to be new, for bulk loads from a store whose primary key makes ids

@@ -10,9 +10,14 @@ public final class SQLiteStore: ConsentStore {
     let pool: DatabasePool
     public let path: String
 
+    /// Ledger events past the stored checkpoint at which `loadState` writes a new one.
+    let checkpointAfter: Int
+
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
-    public init(path: String) throws(StoreError) {
+    /// `checkpointAfter`: see `loadState`.
+    public init(path: String, checkpointAfter: Int = 20_000) throws(StoreError) {
         self.path = path
+        self.checkpointAfter = max(1, checkpointAfter)
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in
@@ -263,6 +268,18 @@ public final class SQLiteStore: ConsentStore {
                     updated_at INTEGER NOT NULL,
                     PRIMARY KEY (member_id, field)
                 ) WITHOUT ROWID;
+                """)
+        }
+        m.registerMigration("010-state-checkpoint") { db in
+            // A cache of the projection at one ledger sequence (see `loadState`); never evidence,
+            // so it is replaced in place.
+            try db.execute(sql: """
+                CREATE TABLE state_checkpoint (
+                    id          INTEGER PRIMARY KEY CHECK (id = 1),
+                    ledger_seq  INTEGER NOT NULL,
+                    ledger_hash BLOB    NOT NULL,
+                    state       BLOB    NOT NULL
+                );
                 """)
         }
         return m
@@ -591,48 +608,142 @@ public final class SQLiteStore: ConsentStore {
         }
     }
 
-    /// Streams members and setting events with cursors into the projection: one pass each,
-    /// no intermediate arrays, so loading scales with the store.
+    /// The projection, from the stored checkpoint plus the ledger after it when there is an
+    /// intact one, else rebuilt from the members table and every setting event; both read in
+    /// one transaction, so the state is exactly the ledger's at one sequence. When the ledger
+    /// has moved `checkpointAfter` events or more past the checkpoint, a new one is written
+    /// (best effort: a store that cannot write still loads, just more slowly next time).
     public func loadState() async throws(StoreError) -> ConsentState {
+        let loaded: LoadedState
         do {
-            return try await pool.read { db in
-                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM members") ?? 0
-                var state = ConsentState(capacity: count)
-                // Read through SQLite's own API: values are taken from the row as bytes, so a
-                // million members make no `String`, `Row` or `Member` each (this is what every
-                // command and `serve` wait for at start).
-                let members = try db.makeStatement(sql: "SELECT id, country, birth_date, suspected_minor, closed_at FROM members")
-                try Self.step(members, db) { s in
-                    let id = Self.text(s, 0)
-                    guard let birth = Time.parseDate(Self.text(s, 2)) else {
-                        throw StoreError.corrupt("member \(String(decoding: id, as: UTF8.self)) has an unreadable birth_date")
-                    }
-                    // The primary key makes ids unique: append now, index once at the end.
-                    state.appendLoaded(id: id, region: RegionGroup(countryCode: Self.text(s, 1)) ?? .row, birthDay: birth,
-                                       suspectedMinor: sqlite3_column_int64(s, 3) != 0,
-                                       closedAt: sqlite3_column_type(s, 4) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 4))
-                }
-                state.finishLoading()
-                let choices = try db.makeStatement(sql: """
-                    SELECT seq, member_id, setting, value, effective_at, channel FROM ledger
-                    WHERE kind = 'setting-changed' ORDER BY seq
-                    """)
-                try Self.step(choices, db) { s in
-                    let seq = sqlite3_column_int64(s, 0)
-                    let i = state.memberIndex(Self.text(s, 1))
-                    guard i >= 0, let setting = SettingID(code: String(decoding: Self.text(s, 2), as: UTF8.self)),
-                          let channel = Channel(code: String(decoding: Self.text(s, 5), as: UTF8.self)) else {
-                        throw StoreError.corrupt("setting event \(seq) cannot be read")
-                    }
-                    state.apply(Choice(effectiveAt: sqlite3_column_int64(s, 4), seq: seq, setting: setting, on: sqlite3_column_int64(s, 3) != 0,
-                                       channel: channel), member: i)
-                }
-                state.ledgerSeq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM ledger") ?? 0
-                return state
-            }
+            loaded = try await pool.read { db in try Self.readState(db) }
         } catch {
             throw Self.map(error)
         }
+        if loaded.replayed >= checkpointAfter, let head = loaded.head {
+            try? await saveCheckpoint(loaded.state, hash: head.hash)
+        }
+        return loaded.state
+    }
+
+    /// What one read of the projection found.
+    struct LoadedState {
+        var state: ConsentState
+        /// Ledger events read after the checkpoint (all of them without one).
+        var replayed: Int
+        var head: (seq: Int64, hash: Data)?
+        var fromCheckpoint: Bool
+    }
+
+    /// Whether the last load started from a checkpoint, and how many events it replayed (tests).
+    func readState() async throws -> (fromCheckpoint: Bool, replayed: Int, state: ConsentState) {
+        let l = try await pool.read { db in try Self.readState(db) }
+        return (l.fromCheckpoint, l.replayed, l.state)
+    }
+
+    static func readState(_ db: Database) throws -> LoadedState {
+        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").map { (seq: $0[0] as Int64, hash: $0[1] as Data) }
+        var state: ConsentState
+        var from: Int64 = 0
+        if let restored = try checkpoint(db) {
+            state = restored
+            from = restored.ledgerSeq
+            // Members registered or changed since: their rows now, like a full load reads them.
+            let changed = try db.makeStatement(sql: """
+                SELECT DISTINCT member_id FROM ledger
+                WHERE seq > ? AND kind IN ('member-registered', 'member-changed') AND member_id IS NOT NULL
+                """)
+            try changed.setArguments([from])
+            var ids: [String] = []
+            try step(changed, db) { s in ids.append(String(decoding: text(s, 0), as: UTF8.self)) }
+            let row = try db.makeStatement(sql: "SELECT id, country, birth_date, suspected_minor, closed_at FROM members WHERE id = ?")
+            for id in ids {
+                try row.setArguments([id])
+                var found = false
+                try step(row, db) { s in
+                    found = true
+                    try memberRow(s) { id, region, birth, minor, closed in
+                        state.upsert(id: String(decoding: id, as: UTF8.self), region: region, birthDay: birth,
+                                     suspectedMinor: minor, closedAt: closed)
+                    }
+                }
+                guard found else { throw StoreError.corrupt("member \(id) has ledger events but no row") }
+            }
+        } else {
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM members") ?? 0
+            state = ConsentState(capacity: count)
+            // Read through SQLite's own API: values are taken from the row as bytes, so a
+            // million members make no `String`, `Row` or `Member` each.
+            let members = try db.makeStatement(sql: "SELECT id, country, birth_date, suspected_minor, closed_at FROM members")
+            try step(members, db) { s in
+                // The primary key makes ids unique: append now, index once at the end.
+                try memberRow(s) { id, region, birth, minor, closed in
+                    state.appendLoaded(id: id, region: region, birthDay: birth, suspectedMinor: minor, closedAt: closed)
+                }
+            }
+            state.finishLoading()
+        }
+        let choices = try db.makeStatement(sql: """
+            SELECT seq, member_id, setting, value, effective_at, channel FROM ledger
+            WHERE kind = 'setting-changed' AND seq > ? ORDER BY seq
+            """)
+        try choices.setArguments([from])
+        try step(choices, db) { s in
+            let seq = sqlite3_column_int64(s, 0)
+            let i = state.memberIndex(text(s, 1))
+            guard i >= 0, let setting = SettingID(code: String(decoding: text(s, 2), as: UTF8.self)),
+                  let channel = Channel(code: String(decoding: text(s, 5), as: UTF8.self)) else {
+                throw StoreError.corrupt("setting event \(seq) cannot be read")
+            }
+            state.apply(Choice(effectiveAt: sqlite3_column_int64(s, 4), seq: seq, setting: setting, on: sqlite3_column_int64(s, 3) != 0,
+                               channel: channel), member: i)
+        }
+        state.ledgerSeq = head?.seq ?? 0
+        // Sequences are dense (each append takes the next), so this is the number of events read.
+        return LoadedState(state: state, replayed: Int(state.ledgerSeq - from), head: head, fromCheckpoint: from > 0)
+    }
+
+    /// The stored checkpoint, if there is one that is intact and of this ledger: its sequence
+    /// must still carry the hash it was taken at (a restored or replaced database's does not).
+    static func checkpoint(_ db: Database) throws -> ConsentState? {
+        let read = try db.makeStatement(sql: """
+            SELECT c.ledger_seq, c.state FROM state_checkpoint c JOIN ledger l ON l.seq = c.ledger_seq
+            WHERE c.id = 1 AND l.hash = c.ledger_hash
+            """)
+        var restored: ConsentState?
+        try step(read, db) { s in
+            guard let p = sqlite3_column_blob(s, 1),
+                  let state = ConsentState(checkpoint: UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, 1)))),
+                  state.ledgerSeq == sqlite3_column_int64(s, 0) else { return }
+            restored = state
+        }
+        return restored
+    }
+
+    /// Stores `state` as the checkpoint, unless the one stored is as recent. `hash` is the
+    /// ledger's hash at `state.ledgerSeq`, read with the state.
+    func saveCheckpoint(_ state: ConsentState, hash: Data) async throws {
+        let bytes = Data(state.checkpoint())
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO state_checkpoint (id, ledger_seq, ledger_hash, state) VALUES (1, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET ledger_seq = excluded.ledger_seq, ledger_hash = excluded.ledger_hash,
+                    state = excluded.state
+                WHERE excluded.ledger_seq > state_checkpoint.ledger_seq
+                """, arguments: [state.ledgerSeq, hash, bytes])
+        }
+    }
+
+    /// Decodes a `members` row (id, country, birth_date, suspected_minor, closed_at) from
+    /// SQLite's statement, handing the id's bytes to `body` while they are valid.
+    static func memberRow(_ s: OpaquePointer,
+                          _ body: (UnsafeRawBufferPointer, RegionGroup, Int, Bool, Micros?) throws -> Void) throws {
+        let id = text(s, 0)
+        guard let birth = Time.parseDate(text(s, 2)) else {
+            throw StoreError.corrupt("member \(String(decoding: id, as: UTF8.self)) has an unreadable birth_date")
+        }
+        try body(id, RegionGroup(countryCode: text(s, 1)) ?? .row, birth, sqlite3_column_int64(s, 3) != 0,
+                 sqlite3_column_type(s, 4) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 4))
     }
 
     /// Runs a statement to the end, calling `row` with SQLite's statement on each row.

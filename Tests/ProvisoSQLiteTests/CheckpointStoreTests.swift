@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import GRDB
+import ProvisoCore
+import ProvisoStore
+@testable import ProvisoSQLite
+
+/// The stored projection checkpoint: a load that starts from it and replays the ledger after
+/// it must give exactly what a rebuild from the whole ledger gives.
+@Suite struct CheckpointStoreTests {
+    func members(_ range: Range<Int>, country: String = "DE") -> [Member] {
+        range.map { Member(id: "m\($0)", country: $0 % 3 == 0 ? "US" : country, birthDay: 3000 + $0 * 50, handle: "h\($0)") }
+    }
+
+    func choice(_ k: Int, _ on: Bool, at: Micros) -> EventDraft {
+        .choice(member: "m\(k)", setting: SettingID.allCases[k % SettingID.allCases.count], on: on, at: at, channel: .web,
+                actor: "m\(k)", policyVersion: "p")
+    }
+
+    /// The projection rebuilt from the members table and the whole ledger, ignoring any checkpoint.
+    func rebuilt(_ path: String) async throws -> ConsentState {
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { try $0.execute(sql: "DELETE FROM state_checkpoint") }
+        let l = try await SQLiteStore(path: path, checkpointAfter: .max).readState()
+        #expect(!l.fromCheckpoint)
+        return l.state
+    }
+
+    @Test func aLoadFromTheCheckpointPlusTheLedgerAfterItEqualsAFullRebuild() async throws {
+        let path = temporaryDatabase()
+        let store = try SQLiteStore(path: path, checkpointAfter: 10)
+        _ = try await store.append(WriteBatch(members: members(0..<40), events: (0..<40).map { choice($0, $0 % 2 == 0, at: 100) },
+                                              policy: .seed, actor: "t", recordedAt: 1))
+        let first = try await store.loadState()  // 81 events past no checkpoint: one is written
+        var l = try await store.readState()
+        #expect(l.fromCheckpoint && l.replayed == 0 && l.state.contentDifference(from: first) == nil)
+
+        // After it: new members, changed ones (closed, suspected minor, moved), more choices,
+        // including one effective before choices already in the checkpoint.
+        var changed = members(5..<8)
+        changed[0].closedAt = 5_000
+        changed[1].suspectedMinor = true
+        changed[2].country = "CH"
+        _ = try await store.append(WriteBatch(members: members(40..<45) + changed, actor: "t", recordedAt: 2))
+        _ = try await store.append(WriteBatch(events: [choice(41, true, at: 200), choice(4, true, at: 50), choice(6, false, at: 300)],
+                                              actor: "t", recordedAt: 3))
+        l = try await store.readState()
+        #expect(l.fromCheckpoint && l.replayed == 11)
+        #expect(l.state.memberIndex("m44") >= 0 && l.state.closingTime(of: l.state.memberIndex("m5")) == 5_000)
+        let full = try await rebuilt(path)
+        #expect(l.state.contentDifference(from: full) == nil)
+        #expect(full.contentDifference(from: l.state) == nil)
+    }
+
+    @Test func aShortTailKeepsTheCheckpointAndALongOneRenewsIt() async throws {
+        let path = temporaryDatabase()
+        let store = try SQLiteStore(path: path, checkpointAfter: 5)
+        _ = try await store.append(WriteBatch(members: members(0..<10), actor: "t", recordedAt: 1))
+        _ = try await store.loadState()
+        let seq = { try await DatabaseQueue(path: path).read { try Int64.fetchOne($0, sql: "SELECT ledger_seq FROM state_checkpoint") } }
+        #expect(try await seq() == 10)
+        _ = try await store.append(WriteBatch(events: (0..<4).map { choice($0, true, at: 10) }, actor: "t", recordedAt: 2))
+        _ = try await store.loadState()
+        #expect(try await seq() == 10)
+        _ = try await store.append(WriteBatch(events: [choice(5, true, at: 10)], actor: "t", recordedAt: 3))
+        _ = try await store.loadState()
+        #expect(try await seq() == 15)
+    }
+
+    @Test(arguments: ["UPDATE state_checkpoint SET state = substr(state, 1, length(state) - 1) || x'00'",
+                      "UPDATE state_checkpoint SET ledger_hash = x'00'",
+                      "UPDATE state_checkpoint SET ledger_seq = ledger_seq - 1"])
+    func aDamagedOrForeignCheckpointIsIgnoredAndTheLedgerDecides(_ damage: String) async throws {
+        let path = temporaryDatabase()
+        let store = try SQLiteStore(path: path, checkpointAfter: 1)
+        _ = try await store.append(WriteBatch(members: members(0..<20), events: (0..<20).map { choice($0, false, at: 7) },
+                                              actor: "t", recordedAt: 1))
+        let good = try await store.loadState()
+        try await DatabaseQueue(path: path).write { try $0.execute(sql: damage) }
+        let l = try await SQLiteStore(path: path, checkpointAfter: .max).readState()
+        #expect(!l.fromCheckpoint)
+        #expect(l.state.contentDifference(from: good) == nil)
+    }
+}
