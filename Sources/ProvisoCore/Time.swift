@@ -186,6 +186,8 @@ public enum Time {
         b.withUnsafeBytes { digits($0, at, count) }
     }
 
+    /// Inlined: the gate parses a `created_at` per record, six of these each.
+    @inline(__always)
     private static func digits(_ b: UnsafeRawBufferPointer, _ at: Int, _ count: Int) -> Int? {
         guard at + count <= b.count else { return nil }
         var v = 0

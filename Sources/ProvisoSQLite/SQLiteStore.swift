@@ -12,6 +12,8 @@ public final class SQLiteStore: ConsentStore {
 
     /// Ledger events past the stored checkpoint at which `loadState` writes a new one.
     let checkpointAfter: Int
+    /// How long a write waits for another process's write lock.
+    static let busyMilliseconds: Int32 = 30_000
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     /// `checkpointAfter`: see `loadState`.
@@ -19,7 +21,7 @@ public final class SQLiteStore: ConsentStore {
         self.path = path
         self.checkpointAfter = max(1, checkpointAfter)
         var config = Configuration()
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(TimeInterval(Self.busyMilliseconds) / 1000)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
@@ -649,13 +651,19 @@ public final class SQLiteStore: ConsentStore {
             state = restored
             from = restored.ledgerSeq
             // Members registered or changed since: their rows now, like a full load reads them.
+            // Not DISTINCT in SQL: that makes SQLite walk the whole by-member index instead of
+            // the sequence range after the checkpoint.
             let changed = try db.makeStatement(sql: """
-                SELECT DISTINCT member_id FROM ledger
+                SELECT member_id FROM ledger
                 WHERE seq > ? AND kind IN ('member-registered', 'member-changed') AND member_id IS NOT NULL
                 """)
             try changed.setArguments([from])
             var ids: [String] = []
-            try step(changed, db) { s in ids.append(String(decoding: text(s, 0), as: UTF8.self)) }
+            var seen: Set<String> = []
+            try step(changed, db) { s in
+                let id = String(decoding: text(s, 0), as: UTF8.self)
+                if seen.insert(id).inserted { ids.append(id) }
+            }
             let row = try db.makeStatement(sql: "SELECT id, country, birth_date, suspected_minor, closed_at FROM members WHERE id = ?")
             for id in ids {
                 try row.setArguments([id])
@@ -725,6 +733,10 @@ public final class SQLiteStore: ConsentStore {
     func saveCheckpoint(_ state: ConsentState, hash: Data) async throws {
         let bytes = Data(state.checkpoint())
         try await pool.write { db in
+            // A cache is not worth waiting for: if another process holds the write lock (an
+            // import, say), give up at once rather than after the usual 30 s.
+            sqlite3_busy_timeout(db.sqliteConnection, 0)
+            defer { sqlite3_busy_timeout(db.sqliteConnection, Self.busyMilliseconds) }
             try db.execute(sql: """
                 INSERT INTO state_checkpoint (id, ledger_seq, ledger_hash, state) VALUES (1, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET ledger_seq = excluded.ledger_seq, ledger_hash = excluded.ledger_hash,
