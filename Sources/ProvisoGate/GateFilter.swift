@@ -81,6 +81,8 @@ public struct GateFilter {
     public private(set) var tally = GateTally()
     /// Eligible records per member and per category slot (categories the purpose may use).
     var counts: [UInt32]
+    /// Where step 3 of `classify` puts what it read, so that the reads are not optimised away.
+    var touchSink: UInt32 = 0
     /// Category raw value → slot in `counts`, -1 for categories the purpose never uses.
     let slotOfCategory: [Int]
     public let slotCategories: [Category]
@@ -178,7 +180,17 @@ public struct GateFilter {
                 }
             }
         }
-        // 3. Join each line's reasons with its member's verdict, and count.
+        // 3. Touch the found members' counts together, so that the increments below hit the
+        //    cache instead of waiting on one miss per line (the counts are far bigger than it).
+        let width = slotCategories.count
+        if width > 0 {
+            var touched: UInt32 = 0
+            counts.withUnsafeBufferPointer { c in
+                for k in 0..<n where batchFound[k] { touched &+= c[Int(batchEntries[k].member) * width] }
+            }
+            touchSink &+= touched
+        }
+        // 4. Join each line's reasons with its member's verdict, and count.
         for k in 0..<n {
             var v: LineVerdict
             var region = GateTally.unknownRegion
