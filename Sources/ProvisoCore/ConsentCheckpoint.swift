@@ -10,22 +10,33 @@ internal import Crypto
 /// (`nil`), so the store rebuilds from the ledger instead. Never a guess.
 ///
 /// Layout (version 1, little-endian): the magic `PVSTATE1`; ledger sequence (i64); counts of
-/// members, id bytes, histories, choices and closing times (u64 each); the id bytes; per member
-/// the id's end offset (u32), region (u8), flags (u8), adult day (i32) and history (i32, -1 for
-/// none); per history its length (u32); per choice its effective time (i64), sequence (i64),
-/// setting, value and channel (u8 each); per closing time the member (i32) and time (i64); and
-/// the SHA-256 of everything before it.
+/// members, id bytes, histories, choices and closing times (u64 each); the id bytes; then one
+/// array each over the members: id end offsets (u32), regions (u8), flags (u8), adult days
+/// (i32), history numbers (i32, -1 for none); per history its length (u32); per choice its
+/// effective time (i64), sequence (i64), setting, value and channel (u8 each); per closing
+/// time the member (i32) and time (i64); and the SHA-256 of everything before it.
 extension ConsentState {
     static let checkpointMagic: [UInt8] = Array("PVSTATE1".utf8)
 
-    /// This projection as checkpoint bytes.
-    public func checkpoint() -> [UInt8] {
-        var out = CheckpointWriter()
+    /// Bytes `writeCheckpoint` writes.
+    public var checkpointSize: Int {
+        let choices = histories.reduce(0) { $0 + $1.count }
+        return 8 + 8 + 5 * 8 + index.arena.count + memberCount * (4 + 1 + 1 + 4 + 4) + histories.count * 4
+            + choices * 19 + closedAt.count * 12 + 32
+    }
+
+    /// Writes this projection as checkpoint bytes through `write`, in order, in pieces of at
+    /// most about a mebibyte: a store can stream it into place without a second copy of the
+    /// projection in memory (at 10M members the checkpoint is ~260 MB). `write` returns false
+    /// to stop; so does this, then.
+    @discardableResult
+    public func writeCheckpoint(_ write: @escaping (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        var out = CheckpointWriter(sink: write)
         out.bytes(Self.checkpointMagic)
         out.int(ledgerSeq)
         let choices = histories.reduce(0) { $0 + $1.count }
         for n in [memberCount, index.arena.count, histories.count, choices, closedAt.count] { out.int(Int64(n)) }
-        out.bytes(index.arena)
+        out.array(index.arena)
         out.array(index.ends)
         out.array(regions)
         out.array(flags)
@@ -43,23 +54,32 @@ extension ConsentState {
             out.int32(member)
             out.int(at)
         }
-        out.bytes(Array(SHA256.hash(data: out.data)))
-        return out.data
+        return out.finish()
     }
 
-    /// The projection a checkpoint holds, or nil if `bytes` is not an intact checkpoint of this
-    /// format (the caller then rebuilds from the ledger).
-    public init?(checkpoint bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= 8 + 48 + 32 else { return nil }
-        let body = UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 32)])
-        var digest = SHA256()
-        digest.update(bufferPointer: body)
-        guard Array(digest.finalize()) == Array(bytes[(bytes.count - 32)...]) else { return nil }
-        var r = CheckpointReader(body)
-        guard r.bytes(8).map(Array.init) == Self.checkpointMagic,
+    /// The checkpoint as one array (tests, small stores).
+    public func checkpoint() -> [UInt8] {
+        var all: [UInt8] = []
+        all.reserveCapacity(checkpointSize)
+        writeCheckpoint { piece in
+            all.append(contentsOf: piece)
+            return true
+        }
+        return all
+    }
+
+    /// The projection a checkpoint of `size` bytes holds, pulled through `read(into, offset)`
+    /// (which fills the buffer with the bytes at `offset`, or returns false), or nil if it is
+    /// not an intact checkpoint of this format (the caller then rebuilds from the ledger).
+    /// Arrays are read straight into their storage, so memory stays the projection's own.
+    public init?(checkpointSize size: Int, read: @escaping (UnsafeMutableRawBufferPointer, Int) -> Bool) {
+        guard size >= 8 + 48 + 32 else { return nil }
+        var r = CheckpointReader(size: size - 32, source: read)
+        var magic = [UInt8](repeating: 0, count: 8)
+        guard r.fill(&magic), magic == Self.checkpointMagic,
               let seq = r.int(), let members = r.count(), let idBytes = r.count(), let historyCount = r.count(),
               let choiceCount = r.count(), let closedCount = r.count(),
-              let arena = r.bytes(idBytes), let ends: [UInt32] = r.array(members), let regions: [UInt8] = r.array(members),
+              let arena: [UInt8] = r.array(idBytes), let ends: [UInt32] = r.array(members), let regions: [UInt8] = r.array(members),
               let flags: [UInt8] = r.array(members), let adultDays: [Int32] = r.array(members),
               let historyRefs: [Int32] = r.array(members), let lengths: [Int32] = r.array(historyCount)
         else { return nil }
@@ -76,13 +96,17 @@ extension ConsentState {
         else { return nil }
         var histories: [[Choice]] = []
         histories.reserveCapacity(historyCount)
+        var record = [UInt8](repeating: 0, count: 19)
         for n in lengths {
             var h: [Choice] = []
             h.reserveCapacity(Int(n))
             for _ in 0..<n {
-                guard let at = r.int(), let seq = r.int(), let codes = r.bytes(3), let setting = SettingID(rawValue: codes[0]),
-                      codes[1] < 2, let channel = Channel(rawValue: codes[2]) else { return nil }
-                h.append(Choice(effectiveAt: at, seq: seq, setting: setting, on: codes[1] == 1, channel: channel))
+                guard r.fill(&record) else { return nil }
+                let (at, seq) = record.withUnsafeBytes {
+                    (Int64(littleEndian: $0.loadUnaligned(as: Int64.self)), Int64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
+                }
+                guard let setting = SettingID(rawValue: record[16]), record[17] < 2, let channel = Channel(rawValue: record[18]) else { return nil }
+                h.append(Choice(effectiveAt: at, seq: seq, setting: setting, on: record[17] == 1, channel: channel))
             }
             histories.append(h)
         }
@@ -92,9 +116,10 @@ extension ConsentState {
             guard let m = r.int32(), m >= 0, Int(m) < members, flags[Int(m)] & 2 != 0, let at = r.int() else { return nil }
             closedAt[m] = at
         }
-        guard r.atEnd, flags.enumerated().allSatisfy({ $0.element & 2 == 0 || closedAt[Int32($0.offset)] != nil }) else { return nil }
+        guard r.atEnd, r.digestMatches(), flags.enumerated().allSatisfy({ $0.element & 2 == 0 || closedAt[Int32($0.offset)] != nil })
+        else { return nil }
         self.init(capacity: 16)
-        index.arena = Array(arena)
+        index.arena = arena
         index.ends = ends
         self.regions = regions
         self.flags = flags
@@ -105,62 +130,169 @@ extension ConsentState {
         ledgerSeq = seq
         index.rebuild()
     }
+
+    /// The same from bytes in memory.
+    public init?(checkpoint bytes: UnsafeRawBufferPointer) {
+        self.init(checkpointSize: bytes.count) { into, offset in
+            guard offset + into.count <= bytes.count else { return false }
+            into.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + into.count)]))
+            return true
+        }
+    }
 }
 
-/// Appends fixed-width little-endian values.
+/// Writes fixed-width little-endian values through a sink, a mebibyte at a time, hashing
+/// everything, and ends with the digest. Once the sink has refused a piece, nothing more is sent.
 struct CheckpointWriter {
-    var data: [UInt8] = []
+    let sink: (UnsafeRawBufferPointer) -> Bool
+    var buffer: [UInt8] = []
+    var hasher = SHA256()
+    var failed = false
+    static var piece: Int { 1 << 20 }
 
-    mutating func bytes(_ b: [UInt8]) { data.append(contentsOf: b) }
-    mutating func int(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
-    mutating func int32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+    init(sink: @escaping (UnsafeRawBufferPointer) -> Bool) {
+        self.sink = sink
+        buffer.reserveCapacity(Self.piece)
+    }
 
-    /// A whole array of fixed-width integers at once (their memory is little-endian on every
-    /// platform Proviso builds for; big-endian hosts write nothing usable, see `array` below).
+    mutating func send(_ b: UnsafeRawBufferPointer) {
+        guard !failed else { return }
+        hasher.update(bufferPointer: b)
+        if !sink(b) { failed = true }
+    }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        let pending = buffer
+        pending.withUnsafeBytes { send($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    mutating func bytes(_ b: UnsafeRawBufferPointer) {
+        if buffer.count + b.count <= Self.piece {
+            buffer.append(contentsOf: b)
+            return
+        }
+        flush()
+        var at = 0
+        while at < b.count {
+            let piece = UnsafeRawBufferPointer(rebasing: b[at..<min(b.count, at + Self.piece)])
+            send(piece)
+            at += piece.count
+        }
+    }
+
+    mutating func bytes(_ b: [UInt8]) { b.withUnsafeBytes { bytes($0) } }
+    mutating func int(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes($0) } }
+    mutating func int32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { bytes($0) } }
+
+    /// A whole array of fixed-width integers (their memory is little-endian on every platform
+    /// Proviso builds for; a big-endian host converts each value).
     mutating func array<T: FixedWidthInteger>(_ a: [T]) {
         #if _endian(little)
-        a.withUnsafeBytes { data.append(contentsOf: $0) }
+        a.withUnsafeBytes { bytes($0) }
         #else
-        for v in a { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+        for v in a { withUnsafeBytes(of: v.littleEndian) { bytes($0) } }
         #endif
+    }
+
+    /// Writes what is buffered, then the SHA-256 of everything written; false if the sink refused.
+    mutating func finish() -> Bool {
+        flush()
+        guard !failed else { return false }
+        let digest = Array(hasher.finalize())
+        return digest.withUnsafeBytes { sink($0) }
     }
 }
 
-/// Reads what `CheckpointWriter` wrote; every read is bounds-checked and nil past the end.
+/// Reads what `CheckpointWriter` wrote from a source of `size` body bytes (the digest after
+/// them is read last, by `digestMatches`). Small values come through a buffer, arrays straight
+/// into their storage; every read is bounds-checked and fails past the end.
 struct CheckpointReader {
-    let base: UnsafeRawBufferPointer
-    var at = 0
+    let size: Int
+    let source: (UnsafeMutableRawBufferPointer, Int) -> Bool
+    var offset = 0  // next source byte not yet pulled
+    var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    var start = 0, end = 0  // unread bytes in `buffer`
+    var hasher = SHA256()
 
-    init(_ base: UnsafeRawBufferPointer) { self.base = base }
-
-    var atEnd: Bool { at == base.count }
-
-    /// The next `n` bytes, indexed from 0.
-    mutating func bytes(_ n: Int) -> UnsafeRawBufferPointer? {
-        guard n >= 0, n <= base.count - at else { return nil }
-        defer { at += n }
-        return UnsafeRawBufferPointer(rebasing: base[at..<(at + n)])
+    init(size: Int, source: @escaping (UnsafeMutableRawBufferPointer, Int) -> Bool) {
+        self.size = size
+        self.source = source
     }
 
-    mutating func int() -> Int64? { bytes(8).map { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) } }
-    mutating func int32() -> Int32? { bytes(4).map { Int32(littleEndian: $0.loadUnaligned(as: Int32.self)) } }
+    var atEnd: Bool { offset == size && start == end }
+    var remaining: Int { size - offset + end - start }
+
+    /// Pulls `into.count` source bytes into `into`, hashing them.
+    mutating func pull(_ into: UnsafeMutableRawBufferPointer) -> Bool {
+        guard into.count <= size - offset, source(into, offset) else { return false }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(into))
+        offset += into.count
+        return true
+    }
+
+    mutating func fill(_ dest: UnsafeMutableRawBufferPointer) -> Bool {
+        guard dest.count <= remaining else { return false }
+        var done = min(end - start, dest.count)
+        if done > 0 {
+            buffer.withUnsafeBytes { dest.baseAddress!.copyMemory(from: $0.baseAddress! + start, byteCount: done) }
+            start += done
+        }
+        if done == dest.count { return true }
+        let rest = dest.count - done
+        if rest >= buffer.count / 2 { return pull(UnsafeMutableRawBufferPointer(rebasing: dest[done...])) }
+        let n = min(buffer.count, size - offset)
+        var refill = buffer  // moved out while `pull` updates the rest of self
+        buffer = []
+        let ok = refill.withUnsafeMutableBytes { pull(UnsafeMutableRawBufferPointer(rebasing: $0[0..<n])) }
+        buffer = refill
+        guard ok else { return false }
+        start = 0
+        end = n
+        buffer.withUnsafeBytes { dest.baseAddress!.advanced(by: done).copyMemory(from: $0.baseAddress!, byteCount: rest) }
+        start = rest
+        done += rest
+        return true
+    }
+
+    mutating func fill(_ a: inout [UInt8]) -> Bool { a.withUnsafeMutableBytes { fill($0) } }
+
+    mutating func int() -> Int64? {
+        var v: Int64 = 0
+        return withUnsafeMutableBytes(of: &v) { fill($0) } ? Int64(littleEndian: v) : nil
+    }
+
+    mutating func int32() -> Int32? {
+        var v: Int32 = 0
+        return withUnsafeMutableBytes(of: &v) { fill($0) } ? Int32(littleEndian: v) : nil
+    }
 
     /// A count, refused when negative or larger than the bytes left could hold.
     mutating func count() -> Int? {
-        guard let v = int(), v >= 0, v <= Int64(base.count) else { return nil }
+        guard let v = int(), v >= 0, v <= Int64(remaining) else { return nil }
         return Int(v)
     }
 
     mutating func array<T: FixedWidthInteger>(_ n: Int) -> [T]? {
-        let size = MemoryLayout<T>.size
-        guard n <= (base.count - at) / size, let b = bytes(n * size) else { return nil }
-        return [T](unsafeUninitializedCapacity: n) { out, made in
-            UnsafeMutableRawBufferPointer(out).copyMemory(from: b)
+        guard n <= remaining / MemoryLayout<T>.size else { return nil }
+        var ok = true
+        let a = [T](unsafeUninitializedCapacity: n) { out, made in
+            out.initialize(repeating: 0)
+            made = n
+            ok = fill(UnsafeMutableRawBufferPointer(out))
             #if _endian(big)
             for k in 0..<n { out[k] = T(littleEndian: out[k]) }
             #endif
-            made = n
         }
+        return ok ? a : nil
+    }
+
+    /// Whether the digest stored after the body is that of the body (read it all first).
+    mutating func digestMatches() -> Bool {
+        var stored = [UInt8](repeating: 0, count: 32)
+        guard stored.withUnsafeMutableBytes({ source($0, size) }) else { return false }
+        return Array(hasher.finalize()) == stored
     }
 }
 

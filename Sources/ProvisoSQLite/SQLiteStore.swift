@@ -10,7 +10,8 @@ public final class SQLiteStore: ConsentStore {
     let pool: DatabasePool
     public let path: String
 
-    /// Ledger events past the stored checkpoint at which `loadState` writes a new one.
+    /// The fewest ledger events past the stored checkpoint at which `loadState` writes a new
+    /// one (it also waits for one event per 20 members).
     let checkpointAfter: Int
     /// How long a write waits for another process's write lock.
     static let busyMilliseconds: Int32 = 30_000
@@ -613,7 +614,7 @@ public final class SQLiteStore: ConsentStore {
     /// The projection, from the stored checkpoint plus the ledger after it when there is an
     /// intact one, else rebuilt from the members table and every setting event; both read in
     /// one transaction, so the state is exactly the ledger's at one sequence. When the ledger
-    /// has moved `checkpointAfter` events or more past the checkpoint, a new one is written
+    /// has moved far enough past the checkpoint (`checkpointAfter`), a new one is written
     /// (best effort: a store that cannot write still loads, just more slowly next time).
     public func loadState() async throws(StoreError) -> ConsentState {
         let loaded: LoadedState
@@ -622,7 +623,9 @@ public final class SQLiteStore: ConsentStore {
         } catch {
             throw Self.map(error)
         }
-        if loaded.replayed >= checkpointAfter, let head = loaded.head {
+        // Writing costs ~26 bytes per member, replaying a little per event: renew once the
+        // tail is long, and longer for a bigger store.
+        if loaded.replayed >= max(checkpointAfter, loaded.state.memberCount / 20), let head = loaded.head {
             try? await saveCheckpoint(loaded.state, hash: head.hash)
         }
         return loaded.state
@@ -713,36 +716,56 @@ public final class SQLiteStore: ConsentStore {
 
     /// The stored checkpoint, if there is one that is intact and of this ledger: its sequence
     /// must still carry the hash it was taken at (a restored or replaced database's does not).
+    /// Read in pieces through SQLite's blob API, straight into the projection's arrays.
     static func checkpoint(_ db: Database) throws -> ConsentState? {
-        let read = try db.makeStatement(sql: """
-            SELECT c.ledger_seq, c.state FROM state_checkpoint c JOIN ledger l ON l.seq = c.ledger_seq
+        guard let seq = try Int64.fetchOne(db, sql: """
+            SELECT c.ledger_seq FROM state_checkpoint c JOIN ledger l ON l.seq = c.ledger_seq
             WHERE c.id = 1 AND l.hash = c.ledger_hash
-            """)
-        var restored: ConsentState?
-        try step(read, db) { s in
-            guard let p = sqlite3_column_blob(s, 1),
-                  let state = ConsentState(checkpoint: UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, 1)))),
-                  state.ledgerSeq == sqlite3_column_int64(s, 0) else { return }
-            restored = state
+            """) else { return nil }
+        var blob: OpaquePointer?
+        guard sqlite3_blob_open(db.sqliteConnection, "main", "state_checkpoint", "state", 1, 0, &blob) == SQLITE_OK, let blob else {
+            sqlite3_blob_close(blob)
+            return nil
         }
-        return restored
+        defer { sqlite3_blob_close(blob) }
+        let state = ConsentState(checkpointSize: Int(sqlite3_blob_bytes(blob))) { into, offset in
+            guard let base = into.baseAddress, into.count <= Int(Int32.max), offset <= Int(Int32.max) else { return into.isEmpty }
+            return sqlite3_blob_read(blob, base, Int32(into.count), Int32(offset)) == SQLITE_OK
+        }
+        return state?.ledgerSeq == seq ? state : nil
     }
 
     /// Stores `state` as the checkpoint, unless the one stored is as recent. `hash` is the
-    /// ledger's hash at `state.ledgerSeq`, read with the state.
+    /// ledger's hash at `state.ledgerSeq`, read with the state. Streamed into a blob of the
+    /// right size, so the projection is not copied whole; one transaction, all or nothing.
     func saveCheckpoint(_ state: ConsentState, hash: Data) async throws {
-        let bytes = Data(state.checkpoint())
+        let size = state.checkpointSize
         try await pool.write { db in
             // A cache is not worth waiting for: if another process holds the write lock (an
             // import, say), give up at once rather than after the usual 30 s.
             sqlite3_busy_timeout(db.sqliteConnection, 0)
             defer { sqlite3_busy_timeout(db.sqliteConnection, Self.busyMilliseconds) }
             try db.execute(sql: """
-                INSERT INTO state_checkpoint (id, ledger_seq, ledger_hash, state) VALUES (1, ?, ?, ?)
+                INSERT INTO state_checkpoint (id, ledger_seq, ledger_hash, state) VALUES (1, ?, ?, zeroblob(?))
                 ON CONFLICT(id) DO UPDATE SET ledger_seq = excluded.ledger_seq, ledger_hash = excluded.ledger_hash,
                     state = excluded.state
                 WHERE excluded.ledger_seq > state_checkpoint.ledger_seq
-                """, arguments: [state.ledgerSeq, hash, bytes])
+                """, arguments: [state.ledgerSeq, hash, size])
+            guard db.changesCount > 0 else { return }  // the stored one is as recent
+            var blob: OpaquePointer?
+            guard sqlite3_blob_open(db.sqliteConnection, "main", "state_checkpoint", "state", 1, 1, &blob) == SQLITE_OK, let blob else {
+                sqlite3_blob_close(blob)
+                throw StoreError.unavailable("cannot open the checkpoint for writing")
+            }
+            defer { sqlite3_blob_close(blob) }
+            var offset = 0
+            let written = state.writeCheckpoint { piece in
+                guard let base = piece.baseAddress, offset + piece.count <= size else { return piece.isEmpty }
+                guard sqlite3_blob_write(blob, base, Int32(piece.count), Int32(offset)) == SQLITE_OK else { return false }
+                offset += piece.count
+                return true
+            }
+            guard written, offset == size else { throw StoreError.unavailable("writing the checkpoint failed") }
         }
     }
 

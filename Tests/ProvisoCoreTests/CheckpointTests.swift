@@ -33,6 +33,40 @@ import ProvisoCore
         #expect(grown.contentDifference(from: state) != nil)
     }
 
+    @Test func aLargeProjectionIsStreamedInPiecesAndRestored() throws {
+        // 30,000 members: the per-member arrays are bigger than the reader's buffer, so they are
+        // read straight into place, and the writer's output comes in several pieces.
+        var members: [Member] = []
+        for k in 0..<30_000 { members.append(Member(id: "id-\(k * 7919 % 30_000)", country: k % 2 == 0 ? "DE" : "US", birthDay: 4000 + k % 9000)) }
+        let state = makeState(members, (0..<2_000).map { k in ("id-\(k * 13)", SettingID.allCases[k % 5], k % 3 == 0, "2025-01-0\(1 + k % 9)", .web) })
+        var pieces: [[UInt8]] = []
+        let complete = state.writeCheckpoint { pieces.append(Array($0)); return true }
+        #expect(complete && pieces.count > 1)
+        let bytes = pieces.flatMap { $0 }
+        #expect(bytes.count == state.checkpointSize && bytes == state.checkpoint())
+        var reads = 0
+        let restored = try #require(ConsentState(checkpointSize: bytes.count) { into, offset in
+            reads += 1
+            guard offset + into.count <= bytes.count else { return false }
+            bytes.withUnsafeBytes { into.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + into.count)])) }
+            return true
+        })
+        #expect(reads > 2)
+        #expect(restored.contentDifference(from: state) == nil)
+        // A source that fails part-way is a refusal, not a partial projection.
+        var left = 3
+        #expect(ConsentState(checkpointSize: bytes.count) { into, offset in
+            left -= 1
+            guard left > 0 else { return false }
+            bytes.withUnsafeBytes { into.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + into.count)])) }
+            return true
+        } == nil)
+        // A sink that refuses stops the writer, which says so.
+        var sent = 0
+        #expect(!state.writeCheckpoint { _ in sent += 1; return sent < 2 })
+        #expect(sent == 2)
+    }
+
     @Test func anEmptyProjectionRoundTrips() throws {
         let empty = ConsentState()
         let restored = try #require(empty.checkpoint().withUnsafeBytes { ConsentState(checkpoint: $0) })
