@@ -133,8 +133,8 @@ public enum GateRunner {
         var summary: StreamSummary
         do throws(GateStreamError) {
             let stream = GateStream(progress: req.progress ? GateProgress.forTerminal(total: size) : nil)
-            summary = try stream.run(input: input, filter: &filter, records: staging + "/records.jsonl", explain: explainStaging,
-                                     strict: req.strict, hashInput: req.digest == nil)
+            summary = try stream.run(input: input, mapped: req.digest?.mapped, filter: &filter, records: staging + "/records.jsonl",
+                                     explain: explainStaging, strict: req.strict, hashInput: req.digest == nil)
             if let digest = req.digest {
                 do {
                     summary.inputSHA256 = try digest.matches(afterPassOf: input, bytes: summary.inputBytes)

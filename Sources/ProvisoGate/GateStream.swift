@@ -64,10 +64,12 @@ public struct GateStream {
     /// Runs the pass. `explain`, when given, receives one JSON line per excluded record.
     /// `hashInput: false` when the input's digest is taken elsewhere (`InputDigest`); the
     /// summary's `inputSHA256` is then empty.
-    public func run(input fd: Int32, filter: inout GateFilter, records: String, explain: String?,
-                    strict: Bool, hashInput: Bool = true) throws(GateStreamError) -> StreamSummary {
+    /// `mapped`: the input's bytes already in memory (`InputDigest.mapped`), read in place
+    /// instead of through `fd`.
+    public func run(input fd: Int32, mapped: UnsafeRawBufferPointer? = nil, filter: inout GateFilter, records: String,
+                    explain: String?, strict: Bool, hashInput: Bool = true) throws(GateStreamError) -> StreamSummary {
         do {
-            return try pass(fd, &filter, records, explain, strict, hashInput)
+            return try pass(fd, mapped, &filter, records, explain, strict, hashInput)
         } catch let e as GateIOError {
             throw .io(e)
         } catch let e as StrictStop {
@@ -77,13 +79,13 @@ public struct GateStream {
         }
     }
 
-    private func pass(_ fd: Int32, _ filter: inout GateFilter, _ recordsPath: String, _ explainPath: String?,
-                      _ strict: Bool, _ hashInput: Bool) throws -> StreamSummary {
+    private func pass(_ fd: Int32, _ mapped: UnsafeRawBufferPointer?, _ filter: inout GateFilter, _ recordsPath: String,
+                      _ explainPath: String?, _ strict: Bool, _ hashInput: Bool) throws -> StreamSummary {
         let out = try FileSink(path: recordsPath, capacity: chunk)
         let explain = try explainPath.map { p throws(GateIOError) in try FileSink(path: p) }
         var inputHash = SHA256()
         var inputBytes = 0
-        var buffer = [UInt8](repeating: 0, count: chunk + maxLine)
+        var buffer = mapped == nil ? [UInt8](repeating: 0, count: chunk + maxLine) : []  // read path only
         var filled = 0          // bytes in buffer
         var lineNumber = 0      // lines finished before the current chunk
         var skipping = false    // inside an over-long line: drop bytes until its newline
@@ -152,6 +154,42 @@ public struct GateStream {
         // findings of chunk k-1.
         var slot = 0
         var waiting = false
+        if let map = mapped, let base = map.baseAddress {
+            // In place: chunks end at a newline (or run on to the next one), the lanes start on
+            // the next chunk as soon as the last is done, and pages are let go behind them.
+            var pos = 0, released = 0
+            while pos < map.count {
+                var stop = min(map.count, pos + chunk)
+                if stop < map.count {
+                    var k = stop
+                    while k > pos, map[k - 1] != 0x0A { k -= 1 }
+                    if k > pos {
+                        stop = k
+                    } else if let nl = memchr(base + stop, 0x0A, map.count - stop) {
+                        stop = base.distance(to: UnsafeRawPointer(nl)) + 1
+                    } else {
+                        stop = map.count
+                    }
+                }
+                let region = UnsafeRawBufferPointer(rebasing: map[pos..<stop])
+                let group = launch(region, slot: slot)
+                if hashInput { inputHash.update(bufferPointer: region) }
+                do {
+                    if waiting { try drain(slot: 1 - slot) }
+                } catch {
+                    group.wait()
+                    throw error
+                }
+                group.wait()
+                Mapped.release(map, from: &released, to: stop)
+                waiting = true
+                slot = 1 - slot
+                pos = stop
+                inputBytes = pos
+                report?.update(bytes: inputBytes, records: lineNumber)
+            }
+            eof = true
+        }
         while !eof {
             let n = buffer.withUnsafeMutableBytes { b in read(fd, b.baseAddress! + filled, min(chunk, b.count - filled)) }
             if n < 0 {

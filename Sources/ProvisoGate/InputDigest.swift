@@ -39,6 +39,22 @@ public final class InputDigest: Sendable {
 
     let done = DispatchSemaphore(value: 0)
     let outcome = Mutex<Result<Outcome, GateIOError>?>(nil)
+    /// The file mapped read-only, when it could be: the digest and the pass then read it from
+    /// the page cache without copying it (twice) into buffers. See `mapped`.
+    let map: UnsafeSendable<UnsafeRawBufferPointer>?
+
+    init(map: UnsafeRawBufferPointer?) {
+        self.map = map.map { UnsafeSendable($0) }
+    }
+
+    deinit {
+        if let m = map?.value, let base = m.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), m.count) }
+    }
+
+    /// The input's bytes as they were when hashing began, for the pass to read in place; valid
+    /// while this digest lives. A file shortened while mapped would fault on the missing pages
+    /// (SIGBUS): a program that maps should call `Mapped.exitOnBusError()` first.
+    public var mapped: UnsafeRawBufferPointer? { map?.value }
 
     /// Starts hashing `path` in the background; nil for standard input or anything that is not
     /// a regular file (the pass hashes those as it reads them).
@@ -51,14 +67,34 @@ public final class InputDigest: Sendable {
             close(fd)
             return nil
         }
-        let digest = InputDigest()
         let identity = Identity(st)
+        var map: UnsafeRawBufferPointer?
+        if st.st_size > 0, let p = mmap(nil, Int(st.st_size), PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED {
+            map = UnsafeRawBufferPointer(start: p, count: Int(st.st_size))
+            _ = madvise(p, Int(st.st_size), MADV_SEQUENTIAL)
+        }
+        let digest = InputDigest(map: map)
         Workers.queue("gate.input-digest").async {
-            digest.outcome.withLock { $0 = Self.hash(fd, identity) }
+            digest.outcome.withLock { $0 = digest.map.map { Self.hash($0.value, identity) } ?? Self.hash(fd, identity) }
             close(fd)
             digest.done.signal()
         }
         return digest
+    }
+
+    /// Hashes the mapping, letting go of each stretch once hashed so that the process's memory
+    /// stays a few pieces whatever the file's size (the pass maps them in again from the page
+    /// cache, without copying).
+    static func hash(_ bytes: UnsafeRawBufferPointer, _ identity: Identity) -> Result<Outcome, GateIOError> {
+        var hasher = SHA256()
+        var at = 0, released = 0
+        while at < bytes.count {
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[at..<min(bytes.count, at + Mapped.stretch)])
+            hasher.update(bufferPointer: piece)
+            at += piece.count
+            Mapped.release(bytes, from: &released, to: at)
+        }
+        return .success(Outcome(hex: LedgerHash.hex(Array(hasher.finalize())), bytes: bytes.count, identity: identity))
     }
 
     static func hash(_ fd: Int32, _ identity: Identity) -> Result<Outcome, GateIOError> {
@@ -93,5 +129,41 @@ public final class InputDigest: Sendable {
             throw GateIOError(message: "the input file changed while the gate read it; nothing was written or registered")
         }
         return o.hex
+    }
+}
+
+/// Reading a mapped input.
+public enum Mapped {
+    /// How much is read before letting go of it.
+    static let stretch = 8 << 20
+
+    /// Drops the mapped pages from `released` (page-aligned, where the last call stopped) up to
+    /// `end` from the process's memory — the file's pages stay in the page cache, and reading
+    /// them again maps them again — and moves `released` on. A page `end` falls inside is kept
+    /// for the next call.
+    static func release(_ map: UnsafeRawBufferPointer, from released: inout Int, to end: Int) {
+        guard let base = map.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let to = end >= map.count ? map.count : end / page * page
+        guard to > released else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + released), to - released, MADV_DONTNEED)
+        released = to
+    }
+
+    /// Makes a bus error — a mapped input shortened by someone else while the gate reads it —
+    /// end the process with a message and exit status 74 instead of a crash report. Nothing has
+    /// been registered or published at that point; the run's staging directory is left behind,
+    /// as after any kill. Process-wide: for the command-line tool, not for a library's users.
+    public static func exitOnBusError() {
+        var action = sigaction()
+        #if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = { _ in
+            let message: StaticString = "proviso: the input file was shortened while the gate read it; nothing was registered\n"
+            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            _exit(74)
+        }
+        #endif
+        sigemptyset(&action.sa_mask)
+        _ = sigaction(SIGBUS, &action, nil)
     }
 }

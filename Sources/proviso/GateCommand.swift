@@ -39,7 +39,9 @@ struct GateCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            // The input is hashed on another core while the state loads on this one.
+            // The input is hashed on another core while the state loads on this one; the file
+            // is mapped, and a bus error (it was shortened meanwhile) ends the run cleanly.
+            Mapped.exitOnBusError()
             let digest = InputDigest.start(path: input)
             let context = try await globals.context()
             let loading = GateProgress.now()

@@ -339,9 +339,9 @@ func sha256Hex(_ d: Data) -> String {
 @Suite struct GateStreamTests {
     /// Tiny chunks, several lanes, an over-long line and no final newline: the pipelined,
     /// parallel pass must write exactly what deciding line by line writes, with the same
-    /// counts and explain lines.
-    @Test(arguments: [1, 2, 3])
-    func aParallelPassWithTinyChunksMatchesLineByLineDecisions(workers: Int) throws {
+    /// counts and explain lines — read through the descriptor or in place from the mapping.
+    @Test(arguments: [1, 2, 3], [false, true])
+    func aParallelPassWithTinyChunksMatchesLineByLineDecisions(workers: Int, mapped: Bool) throws {
         var rng = SplitMix64(seed: UInt64(workers) * 7919)
         let state = seedState()
         let engine = DecisionEngine(policy: .seed)
@@ -364,7 +364,11 @@ func sha256Hex(_ d: Data) -> String {
         stream.maxLine = 2048
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
-        let summary = try stream.run(input: fd, filter: &filter, records: dir.path + "/out.jsonl", explain: dir.path + "/why.jsonl", strict: false)
+        let digest = mapped ? try #require(InputDigest.start(path: path)) : nil
+        #expect((digest?.mapped != nil) == mapped)
+        let summary = try stream.run(input: fd, mapped: digest?.mapped, filter: &filter, records: dir.path + "/out.jsonl",
+                                     explain: dir.path + "/why.jsonl", strict: false)
+        #expect(summary.inputSHA256 == sha256Hex(Data(input.utf8)))
 
         var reference = GateFilter(engine: engine, state: state, purpose: .genaiTraining, at: asOf)
         var expected: [String] = []
