@@ -155,9 +155,20 @@ public struct GateStream {
         var slot = 0
         var waiting = false
         if let map = mapped, let base = map.baseAddress {
-            // In place: chunks end at a newline (or run on to the next one), the lanes start on
-            // the next chunk as soon as the last is done, and pages are let go behind them.
+            // In place, and one chunk ahead: chunk k is queued on every lane before this thread
+            // waits for chunk k-1 and writes it out, so a lane that finishes its share early
+            // goes straight on (the input stays mapped, so no buffer has to be reused first).
+            // Chunks end at a newline (or run on to the next one); pages are let go behind them.
             var pos = 0, released = 0
+            var previous: (group: DispatchGroup, stop: Int)?
+            func finish(_ p: (group: DispatchGroup, stop: Int)) throws {
+                p.group.wait()
+                try drain(slot: slot)
+                slot = 1 - slot
+                Mapped.release(map, from: &released, to: p.stop)
+                inputBytes = p.stop
+                report?.update(bytes: inputBytes, records: lineNumber)
+            }
             while pos < map.count {
                 var stop = min(map.count, pos + chunk)
                 if stop < map.count {
@@ -172,22 +183,21 @@ public struct GateStream {
                     }
                 }
                 let region = UnsafeRawBufferPointer(rebasing: map[pos..<stop])
-                let group = launch(region, slot: slot)
+                // The slot after the one being drained (the lanes fill it while this thread writes).
+                let group = launch(region, slot: previous == nil ? slot : 1 - slot)
                 if hashInput { inputHash.update(bufferPointer: region) }
-                do {
-                    if waiting { try drain(slot: 1 - slot) }
-                } catch {
-                    group.wait()
-                    throw error
+                if let p = previous {
+                    do {
+                        try finish(p)
+                    } catch {
+                        group.wait()  // the lanes are still filling this chunk's slot and their filters
+                        throw error
+                    }
                 }
-                group.wait()
-                Mapped.release(map, from: &released, to: stop)
-                waiting = true
-                slot = 1 - slot
+                previous = (group, stop)
                 pos = stop
-                inputBytes = pos
-                report?.update(bytes: inputBytes, records: lineNumber)
             }
+            if let p = previous { try finish(p) }
             eof = true
         }
         while !eof {

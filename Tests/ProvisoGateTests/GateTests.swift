@@ -396,9 +396,10 @@ func sha256Hex(_ d: Data) -> String {
 @Suite struct GateStrictStreamTests {
     /// A strict pass over many tiny chunks stops at the first exclusion, found while the lanes
     /// are already deciding the next chunk: it must name the right line and return only after
-    /// they are done with the buffer (this once read freed memory).
-    @Test(arguments: [2, 3])
-    func aStrictParallelPassStopsAtTheFirstExclusionSafely(workers: Int) throws {
+    /// they are done with the buffer (this once read freed memory) — also in place, where the
+    /// lanes run a chunk ahead of the writing.
+    @Test(arguments: [2, 3], [false, true])
+    func aStrictParallelPassStopsAtTheFirstExclusionSafely(workers: Int, mapped: Bool) throws {
         let dir = TempDir()
         defer { dir.remove() }
         var lines = (0..<600).map { #"{"member_id":"us","category":"profile","n":\#($0)}"# }
@@ -410,8 +411,11 @@ func sha256Hex(_ d: Data) -> String {
             stream.chunk = 512
             let fd = open(path, O_RDONLY)
             defer { close(fd) }
+            let digest = mapped ? InputDigest.start(path: path) : nil
+            #expect((digest?.mapped != nil) == mapped)
             #expect {
-                _ = try stream.run(input: fd, filter: &filter, records: dir.path + "/out-\(round).jsonl", explain: nil, strict: true)
+                _ = try stream.run(input: fd, mapped: digest?.mapped, filter: &filter, records: dir.path + "/out-\(round).jsonl",
+                                   explain: nil, strict: true)
             } throws: { error in
                 guard case let .strict(stop) = error as? GateStreamError else { return false }
                 return stop.line == 422 && stop.reasons == ["minor"]
