@@ -153,25 +153,28 @@ public enum GateRunner {
         let passSeconds = GateProgress.now() - started
         do throws(GateIOError) {
             let included = filter.includedMembers()
-            // Two threads, both from the index's bytes: this one writes members.csv while
-            // another lays out the registry's pages.
-            let list = Handoff<Result<SnapshotMemberSet, StoreError>?>(nil)
+            // Three jobs from the index's bytes: two threads lay out the registry's pages, one
+            // half of the members each, while this one writes members.csv.
+            let halves = [0..<included.count / 2, included.count / 2..<included.count]
+            let parts = halves.map { _ in Handoff<Result<SnapshotMemberSet.Builder, StoreError>?>(nil) }
             let listing = DispatchGroup()
             let shared = UnsafeSendable((filter, included))
-            Workers.start("gate.member-set", group: listing) { [state] in
-                let (filter, included) = shared.value
-                var set = SnapshotMemberSet.Builder(count: included.count)
-                var failure: StoreError?
-                for m in included where failure == nil {
-                    state.index.withID(at: m) { id in
-                        do throws(StoreError) {
-                            try set.append(id: id) { filter.appendCounts(member: m, to: &$0) }
-                        } catch {
-                            failure = error
+            for (half, part) in zip(halves, parts) {
+                Workers.start("gate.member-set", group: listing) { [state] in
+                    let (filter, included) = shared.value
+                    var set = SnapshotMemberSet.Builder(count: half.count, ofTotal: included.count)
+                    var failure: StoreError?
+                    for m in included[half] where failure == nil {
+                        state.index.withID(at: m) { id in
+                            do throws(StoreError) {
+                                try set.append(id: id) { filter.appendCounts(member: m, to: &$0) }
+                            } catch {
+                                failure = error
+                            }
                         }
                     }
+                    part.value = failure.map { .failure($0) } ?? .success(set)
                 }
-                list.value = failure.map { .failure($0) } ?? Result { () throws(StoreError) in try set.finish() }
             }
             defer { listing.wait() }
             let membersFile = try FileSink(path: staging + "/members.csv")
@@ -188,9 +191,12 @@ public enum GateRunner {
             let membersSHA = try membersFile.finish()
             listing.wait()
             let members: SnapshotMemberSet
-            switch list.value! {
-            case let .success(set): members = set
-            case let .failure(e): throw GateIOError(message: "cannot lay out the member set: \(e)")
+            do throws(StoreError) {
+                var built: [SnapshotMemberSet.Builder] = []
+                for part in parts { built.append(try part.value!.get()) }
+                members = try SnapshotMemberSet.Builder.joined(built)
+            } catch {
+                throw GateIOError(message: "cannot lay out the member set: \(error)")
             }
             let manifest = manifestJSON(id: id, req: req, filter: filter, summary: summary, memberCount: members.count,
                                         membersSHA: membersSHA)

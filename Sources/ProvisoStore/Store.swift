@@ -377,8 +377,10 @@ public struct SnapshotMemberSet: Sendable {
     /// after another and sorted into pages at the end (a counting sort that keeps id order
     /// within each page): appending to thousands of page buffers in turn cost a cache miss
     /// and a buffer growth every few members.
-    public struct Builder {
+    public struct Builder: Sendable {
         let count: Int
+        /// Members in the whole set this is a part of.
+        let total: Int
         let pageCount: Int
         var lines: [UInt8] = []
         /// Per member: its page, and where its line ends in `lines`.
@@ -389,27 +391,40 @@ public struct SnapshotMemberSet: Sendable {
 
         /// A builder for exactly `count` members (the page count depends on it).
         public init(count: Int) {
+            self.init(count: count, ofTotal: count)
+        }
+
+        /// A builder for `count` consecutive members of a set of `total`, so that parts can
+        /// be built on several threads and joined (`joined(_:)`).
+        public init(count: Int, ofTotal total: Int) {
             self.count = count
-            pageCount = SnapshotPages.pageCount(members: count)
+            self.total = total
+            pageCount = SnapshotPages.pageCount(members: total)
             lines.reserveCapacity(count * 24)
             pageOf.reserveCapacity(count)
             ends.reserveCapacity(count)
+        }
+
+        /// Whether `id` sorts after the id at `p` in `lines` (bytewise, a prefix first).
+        static func precedes(_ lines: [UInt8], _ p: Range<Int>, _ id: UnsafeRawBufferPointer) -> Bool {
+            lines.withUnsafeBytes { l in
+                let c = id.count == 0 || p.isEmpty ? 0 : memcmp(l.baseAddress! + p.lowerBound, id.baseAddress!, min(p.count, id.count))
+                return c < 0 || (c == 0 && p.count < id.count)
+            }
+        }
+
+        static func unordered(_ before: String, _ after: String) -> StoreError {
+            .conflict("snapshot members must be unique and in id order (\(before), \(after))")
         }
 
         /// Adds the next member: its id's UTF-8 and a body that appends its counts in the
         /// stored form (`CategoryCount.append`).
         public mutating func append(id: UnsafeRawBufferPointer, counts: (inout [UInt8]) -> Void) throws(StoreError) {
             guard ends.count < count else { throw .conflict("more snapshot members than announced (\(count))") }
-            if !ends.isEmpty {
+            if !ends.isEmpty, !Self.precedes(lines, previous, id) {
                 let p = previous
-                let ordered: Bool = lines.withUnsafeBytes { l in
-                    let c = id.count == 0 || p.isEmpty ? 0 : memcmp(l.baseAddress! + p.lowerBound, id.baseAddress!, min(p.count, id.count))
-                    return c < 0 || (c == 0 && p.count < id.count)
-                }
-                guard ordered else {
-                    let before = lines.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[p]), as: UTF8.self) }
-                    throw .conflict("snapshot members must be unique and in id order (\(before), \(String(decoding: id, as: UTF8.self)))")
-                }
+                throw Self.unordered(lines.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[p]), as: UTF8.self) },
+                                     String(decoding: id, as: UTF8.self))
             }
             let start = lines.count
             lines.append(contentsOf: id)
@@ -421,25 +436,49 @@ public struct SnapshotMemberSet: Sendable {
             ends.append(lines.count)
         }
 
+        /// The id of this part's first member (ids hold no tab: they have no control characters).
+        var firstID: Range<Int> { 0..<(lines.firstIndex(of: 0x09) ?? 0) }
+
         public func finish() throws(StoreError) -> SnapshotMemberSet {
-            guard ends.count == count else { throw .conflict("\(ends.count) snapshot members given, \(count) announced") }
+            try Self.joined([self])
+        }
+
+        /// One set from parts that hold consecutive runs of its members, in order: each part
+        /// complete, each run after the one before, the counts adding up to the parts' total.
+        public static func joined(_ parts: [Builder]) throws(StoreError) -> SnapshotMemberSet {
+            let count = parts.reduce(0) { $0 + $1.count }
+            let pageCount = SnapshotPages.pageCount(members: count)
+            for (k, part) in parts.enumerated() {
+                guard part.ends.count == part.count else { throw .conflict("\(part.ends.count) snapshot members given, \(part.count) announced") }
+                guard part.total == count else { throw .conflict("snapshot member parts add up to \(count), not the \(part.total) announced") }
+                guard k > 0, !part.ends.isEmpty, let before = parts[..<k].last(where: { !$0.ends.isEmpty }) else { continue }
+                let first = part.firstID
+                let ordered = part.lines.withUnsafeBytes { Self.precedes(before.lines, before.previous, UnsafeRawBufferPointer(rebasing: $0[first])) }
+                guard ordered else {
+                    throw unordered(String(decoding: before.lines[before.previous], as: UTF8.self), String(decoding: part.lines[first], as: UTF8.self))
+                }
+            }
             var offsets = [Int](repeating: 0, count: pageCount + 1)
-            var start = 0
-            for i in 0..<count {
-                offsets[Int(pageOf[i]) + 1] += ends[i] - start
-                start = ends[i]
+            for part in parts {
+                var start = 0
+                for i in 0..<part.count {
+                    offsets[Int(part.pageOf[i]) + 1] += part.ends[i] - start
+                    start = part.ends[i]
+                }
             }
             for p in 0..<pageCount { offsets[p + 1] += offsets[p] }
-            var sorted = [UInt8](repeating: 0, count: lines.count)
+            var sorted = [UInt8](repeating: 0, count: offsets[pageCount])
             var at = offsets
             sorted.withUnsafeMutableBytes { out in
-                lines.withUnsafeBytes { src in
-                    var start = 0
-                    for i in 0..<count {
-                        let p = Int(pageOf[i]), n = ends[i] - start
-                        out.baseAddress!.advanced(by: at[p]).copyMemory(from: src.baseAddress! + start, byteCount: n)
-                        at[p] += n
-                        start = ends[i]
+                for part in parts {
+                    part.lines.withUnsafeBytes { src in
+                        var start = 0
+                        for i in 0..<part.count {
+                            let p = Int(part.pageOf[i]), n = part.ends[i] - start
+                            out.baseAddress!.advanced(by: at[p]).copyMemory(from: src.baseAddress! + start, byteCount: n)
+                            at[p] += n
+                            start = part.ends[i]
+                        }
                     }
                 }
             }
