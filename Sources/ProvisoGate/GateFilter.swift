@@ -392,7 +392,8 @@ public struct GateFilter {
             included.append(Int32(m))
             previous = Int32(m)
         }
-        // The SQLite store loads members in id order, so this is usually already sorted.
+        // Stores load members in id order (SQLite's checkpoint puts members registered after
+        // it last, in ledger order), so this is sorted or nearly: the sort keeps sorted runs.
         if !sorted { included.sort { state.index.idLess($0, $1) } }
         return included
     }

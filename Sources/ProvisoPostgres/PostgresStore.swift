@@ -14,6 +14,8 @@ let pgLogger = Logger(label: "proviso.postgres")
 
 public final class PostgresStore: ConsentStore, @unchecked Sendable {
     let client: PostgresClient
+    /// Tests only: runs between a load's members and its choices, to write meanwhile.
+    var loadHook: (@Sendable () async -> Void)?
     let runner: Task<Void, Never>
     /// How to open a connection of our own (the listener's), outside the pool.
     let direct: PostgresConnection.Configuration
@@ -396,18 +398,27 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         try await scalar("SELECT count(*) FROM members", Int.self) ?? 0
     }
 
-    /// Members in id order (bytewise, as the gate wants it), then every choice in ledger order.
+    /// Members in id order (bytewise, as the gate wants it), then every choice in ledger order,
+    /// all in one read-only snapshot: the state is exactly the ledger's at one sequence, and a
+    /// member registered and given a choice while it loads cannot make the load fail (their
+    /// choice seen without them) — the tail brings both afterwards.
     public func loadState() async throws(StoreError) -> ConsentState {
         // The load reads every member and choice: its deadline grows with them (the fixed one
         // made a million-member store fail to load, and so deny everything). A lost server
         // still ends it, and decisions still fail closed meanwhile.
         let members = try await memberCount()
-        let headSeq = try await scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
-        return try await run(deadline: Self.loadDeadline(members: members, events: Int(headSeq))) {
+        let estimate = try await scalar("SELECT coalesce(max(seq), 0) FROM ledger", Int64.self) ?? 0
+        let hook = loadHook
+        return try await transaction(deadline: Self.loadDeadline(members: members, events: Int(estimate))) { c in
+            try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: pgLogger)
+            var headSeq: Int64 = 0
+            for try await seq in try await c.query("SELECT coalesce(max(seq), 0) FROM ledger", logger: pgLogger).decode(Int64.self) {
+                headSeq = seq
+            }
             var state = ConsentState(capacity: members)
             // Text cells are read as bytes where they are only looked at (ids, countries,
             // dates): a million members make no `String` each.
-            for try await row in try await self.client.query("""
+            for try await row in try await c.query("""
                 SELECT id, country, birth_date, suspected_minor, closed_at FROM members ORDER BY id COLLATE "C"
                 """, logger: pgLogger) {
                 var cells = row.makeIterator()
@@ -425,7 +436,8 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
                 id.withUnsafeReadableBytes { state.appendLoaded(id: $0, region: region, birthDay: day, suspectedMinor: minor, closedAt: closed) }
             }
             state.finishLoading()
-            for try await row in try await self.client.query("""
+            await hook?()
+            for try await row in try await c.query("""
                 SELECT seq, member_id, setting, value, effective_at, channel FROM ledger WHERE kind = 'setting-changed' ORDER BY seq
                 """, logger: pgLogger) {
                 var cells = row.makeIterator()
@@ -441,9 +453,6 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
                 state.apply(Choice(effectiveAt: try effectiveCell.decode(Int64.self), seq: seq, setting: s, on: try valueCell.decode(Bool.self), channel: ch),
                             member: i)
             }
-            // The head read before the load: the two queries above are separate snapshots, so
-            // anything appended since is applied again by the tail (once: it is idempotent by
-            // sequence) rather than taken as loaded when it may not have been.
             state.ledgerSeq = headSeq
             return state
         }

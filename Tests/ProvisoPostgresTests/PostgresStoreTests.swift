@@ -3,7 +3,7 @@ import Testing
 import PostgresNIO
 import ProvisoCore
 import ProvisoStore
-import ProvisoPostgres
+@testable import ProvisoPostgres
 
 /// The server the README's test command starts (a throwaway cluster on loopback).
 let adminURL = ProcessInfo.processInfo.environment["PROVISO_TEST_POSTGRES_URL"]
@@ -48,6 +48,30 @@ struct PostgresStoreTests {
             #expect(state.latestChoice(member: 0, setting: .genaiImprovement, at: 6)?.on == false)
             let v = try await b.verify()
             #expect(v.failure == nil && v.checked == 3)
+        }
+    }
+
+    /// Members and choices are read in one snapshot: a member registered and given a choice
+    /// between the two reads is in neither (the tail brings both), and does not fail the load.
+    @Test func aMemberRegisteredWithAChoiceDuringALoadNeitherFailsItNorHalfAppears() async throws {
+        try await withFreshDatabase { url in
+            let store = try await PostgresStore(url: url)
+            _ = try await store.append(WriteBatch(members: [Member(id: "a", country: "DE", birthDay: 7000)],
+                                                  events: [.choice(member: "a", setting: .genaiImprovement, on: false, at: 5, channel: .web, actor: "m", policyVersion: "p")],
+                                                  policy: .seed, actor: "t", recordedAt: 10))
+            let writer = try await PostgresStore(url: url)
+            store.loadHook = {
+                _ = try? await writer.append(WriteBatch(members: [Member(id: "late", country: "FR", birthDay: 8000)],
+                                                        events: [.choice(member: "late", setting: .adsOffPlatform, on: true, at: 6, channel: .web, actor: "m", policyVersion: "p")],
+                                                        actor: "t", recordedAt: 11))
+            }
+            let during = try await store.loadState()
+            #expect(during.memberIndex("late") == -1 && during.memberCount == 1 && during.ledgerSeq == 3)
+            store.loadHook = nil
+            let after = try await store.loadState()
+            let late = after.memberIndex("late")
+            #expect(late >= 0 && after.ledgerSeq == 5)
+            #expect(after.latestChoice(member: late, setting: .adsOffPlatform, at: 7)?.on == true)
         }
     }
 
