@@ -16,6 +16,9 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     let client: PostgresClient
     /// Tests only: runs between a load's members and its choices, to write meanwhile.
     var loadHook: (@Sendable () async -> Void)?
+    /// The fewest ledger events past the stored checkpoint at which `loadState` writes a new
+    /// one (it also waits for one event per 20 members).
+    let checkpointAfter: Int
     let runner: Task<Void, Never>
     /// How to open a connection of our own (the listener's), outside the pool.
     let direct: PostgresConnection.Configuration
@@ -27,7 +30,9 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     public let description: String
 
     /// Connects (pooled) to `postgres://user[:password]@host[:port]/database` and migrates.
-    public init(url: String) async throws(StoreError) {
+    /// `checkpointAfter`: see `loadState`.
+    public init(url: String, checkpointAfter: Int = 20_000) async throws(StoreError) {
+        self.checkpointAfter = max(1, checkpointAfter)
         guard let u = URL(string: url), u.scheme == "postgres" || u.scheme == "postgresql", let host = u.host else {
             throw .unavailable("not a postgres:// URL")
         }
@@ -234,6 +239,15 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
             """,
             "CREATE TRIGGER ledger_notify AFTER INSERT ON ledger FOR EACH STATEMENT EXECUTE FUNCTION proviso_ledger_notify()",
         ]),
+        ("007-state-checkpoint", [
+            // A cache of the projection at one ledger sequence (see `loadState`); never evidence,
+            // so it is replaced in place. Stored out of line and uncompressed: it is read whole.
+            """
+            CREATE TABLE state_checkpoint (
+                id INT PRIMARY KEY CHECK (id = 1), ledger_seq BIGINT NOT NULL, ledger_hash BYTEA NOT NULL, state BYTEA NOT NULL)
+            """,
+            "ALTER TABLE state_checkpoint ALTER COLUMN state SET STORAGE EXTERNAL",
+        ]),
     ]
 
     func migrate() async throws(StoreError) {
@@ -398,11 +412,31 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         try await scalar("SELECT count(*) FROM members", Int.self) ?? 0
     }
 
-    /// Members in id order (bytewise, as the gate wants it), then every choice in ledger order,
-    /// all in one read-only snapshot: the state is exactly the ledger's at one sequence, and a
-    /// member registered and given a choice while it loads cannot make the load fail (their
-    /// choice seen without them) — the tail brings both afterwards.
+    /// The projection, from the stored checkpoint plus the ledger after it when there is an
+    /// intact one, else rebuilt from every member (in id order, bytewise, as the gate wants
+    /// it) and every choice; all in one read-only snapshot, so the state is exactly the
+    /// ledger's at one sequence, and a member registered and given a choice while it loads
+    /// cannot make the load fail (their choice seen without them) — the tail brings both
+    /// afterwards. A load that replayed many events writes a new checkpoint (best effort), as
+    /// the SQLite store does (docs/scaling.md).
     public func loadState() async throws(StoreError) -> ConsentState {
+        let loaded = try await readState()
+        if loaded.replayed >= max(checkpointAfter, loaded.state.memberCount / 20), let hash = loaded.headHash {
+            try? await saveCheckpoint(loaded.state, hash: hash)
+        }
+        return loaded.state
+    }
+
+    /// What one read of the projection found.
+    struct LoadedState: Sendable {
+        var state: ConsentState
+        /// Ledger events read after the checkpoint (all of them without one).
+        var replayed: Int
+        var headHash: [UInt8]?
+        var fromCheckpoint: Bool
+    }
+
+    func readState() async throws(StoreError) -> LoadedState {
         // The load reads every member and choice: its deadline grows with them (the fixed one
         // made a million-member store fail to load, and so deny everything). A lost server
         // still ends it, and decisions still fail closed meanwhile.
@@ -412,33 +446,50 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         return try await transaction(deadline: Self.loadDeadline(members: members, events: Int(estimate))) { c in
             try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: pgLogger)
             var headSeq: Int64 = 0
-            for try await seq in try await c.query("SELECT coalesce(max(seq), 0) FROM ledger", logger: pgLogger).decode(Int64.self) {
+            var headHash: [UInt8]?
+            for try await (seq, hash) in try await c.query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1", logger: pgLogger)
+                .decode((Int64, ByteBuffer).self) {
                 headSeq = seq
+                headHash = Array(buffer: hash)
             }
             var state = ConsentState(capacity: members)
-            // Text cells are read as bytes where they are only looked at (ids, countries,
-            // dates): a million members make no `String` each.
-            for try await row in try await c.query("""
-                SELECT id, country, birth_date, suspected_minor, closed_at FROM members ORDER BY id COLLATE "C"
-                """, logger: pgLogger) {
-                var cells = row.makeIterator()
-                guard let idCell = cells.next(), let countryCell = cells.next(), let birthCell = cells.next(),
-                      let minorCell = cells.next(), let closedCell = cells.next(),
-                      let id = idCell.bytes, let country = countryCell.bytes, let birthText = birthCell.bytes else {
-                    throw StoreError.corrupt("a member row cannot be read")
+            var from: Int64 = 0
+            for try await (seq, bytes) in try await c.query("""
+                SELECT c.ledger_seq, c.state FROM state_checkpoint c JOIN ledger l ON l.seq = c.ledger_seq
+                WHERE c.id = 1 AND l.hash = c.ledger_hash
+                """, logger: pgLogger).decode((Int64, ByteBuffer).self) {
+                if let restored = bytes.withUnsafeReadableBytes({ ConsentState(checkpoint: $0) }), restored.ledgerSeq == seq {
+                    state = restored
+                    from = seq
                 }
-                let minor = try minorCell.decode(Bool.self)
-                let closed = try closedCell.decode(Int64?.self)
-                guard let day = birthText.withUnsafeReadableBytes({ Time.parseDate($0) }) else {
-                    throw StoreError.corrupt("member \(String(buffer: id)) has an unreadable birth_date")
-                }
-                let region = country.withUnsafeReadableBytes { RegionGroup(countryCode: $0) } ?? .row
-                id.withUnsafeReadableBytes { state.appendLoaded(id: $0, region: region, birthDay: day, suspectedMinor: minor, closedAt: closed) }
             }
-            state.finishLoading()
+            if from > 0 {
+                // Members registered or changed since: their rows now, like a full load reads them.
+                for try await row in try await c.query("""
+                    SELECT id, country, birth_date, suspected_minor, closed_at FROM members WHERE id IN (
+                        SELECT member_id FROM ledger WHERE seq > \(from) AND kind IN ('member-registered', 'member-changed'))
+                    ORDER BY id COLLATE "C"
+                    """, logger: pgLogger) {
+                    try Self.memberRow(row) { id, region, day, minor, closed in
+                        state.upsert(id: String(buffer: id), region: region, birthDay: day, suspectedMinor: minor, closedAt: closed)
+                    }
+                }
+            } else {
+                // Text cells are read as bytes where they are only looked at (ids, countries,
+                // dates): a million members make no `String` each.
+                for try await row in try await c.query("""
+                    SELECT id, country, birth_date, suspected_minor, closed_at FROM members ORDER BY id COLLATE "C"
+                    """, logger: pgLogger) {
+                    try Self.memberRow(row) { id, region, day, minor, closed in
+                        id.withUnsafeReadableBytes { state.appendLoaded(id: $0, region: region, birthDay: day, suspectedMinor: minor, closedAt: closed) }
+                    }
+                }
+                state.finishLoading()
+            }
             await hook?()
             for try await row in try await c.query("""
-                SELECT seq, member_id, setting, value, effective_at, channel FROM ledger WHERE kind = 'setting-changed' ORDER BY seq
+                SELECT seq, member_id, setting, value, effective_at, channel FROM ledger
+                WHERE kind = 'setting-changed' AND seq > \(from) ORDER BY seq
                 """, logger: pgLogger) {
                 var cells = row.makeIterator()
                 guard let seqCell = cells.next(), let memberCell = cells.next(), let settingCell = cells.next(),
@@ -454,7 +505,42 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
                             member: i)
             }
             state.ledgerSeq = headSeq
-            return state
+            // Sequences are dense (each append takes the next), so this is the number of events read.
+            return LoadedState(state: state, replayed: Int(headSeq - from), headHash: headHash, fromCheckpoint: from > 0)
+        }
+    }
+
+    /// Decodes a `members` row (id, country, birth_date, suspected_minor, closed_at), handing
+    /// the id's bytes to `body`.
+    static func memberRow(_ row: PostgresRow, _ body: (ByteBuffer, RegionGroup, Int, Bool, Micros?) throws -> Void) throws {
+        var cells = row.makeIterator()
+        guard let idCell = cells.next(), let countryCell = cells.next(), let birthCell = cells.next(),
+              let minorCell = cells.next(), let closedCell = cells.next(),
+              let id = idCell.bytes, let country = countryCell.bytes, let birthText = birthCell.bytes else {
+            throw StoreError.corrupt("a member row cannot be read")
+        }
+        let minor = try minorCell.decode(Bool.self)
+        let closed = try closedCell.decode(Int64?.self)
+        guard let day = birthText.withUnsafeReadableBytes({ Time.parseDate($0) }) else {
+            throw StoreError.corrupt("member \(String(buffer: id)) has an unreadable birth_date")
+        }
+        try body(id, country.withUnsafeReadableBytes { RegionGroup(countryCode: $0) } ?? .row, day, minor, closed)
+    }
+
+    /// Stores `state` as the checkpoint, unless the one stored is as recent. `hash` is the
+    /// ledger's hash at `state.ledgerSeq`, read with the state. A cache is not worth waiting
+    /// for: if another writer holds the row, give up after a moment.
+    func saveCheckpoint(_ state: ConsentState, hash: [UInt8]) async throws(StoreError) {
+        let bytes = ByteBuffer(bytes: state.checkpoint())
+        let seq = state.ledgerSeq
+        let hashBytes = ByteBuffer(bytes: hash)
+        try await transaction(deadline: Self.loadDeadline(members: state.memberCount, events: 0)) { c in
+            try await c.query("SET LOCAL lock_timeout = '200ms'", logger: pgLogger)
+            try await c.query("""
+                INSERT INTO state_checkpoint (id, ledger_seq, ledger_hash, state) VALUES (1, \(seq), \(hashBytes), \(bytes))
+                ON CONFLICT (id) DO UPDATE SET ledger_seq = excluded.ledger_seq, ledger_hash = excluded.ledger_hash, state = excluded.state
+                WHERE excluded.ledger_seq > state_checkpoint.ledger_seq
+                """, logger: pgLogger)
         }
     }
 
