@@ -421,7 +421,8 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     /// the SQLite store does (docs/scaling.md).
     public func loadState() async throws(StoreError) -> ConsentState {
         let loaded = try await readState()
-        if loaded.replayed >= max(checkpointAfter, loaded.state.memberCount / 20), let hash = loaded.headHash {
+        if StateCheckpoint.shouldRenew(replayed: loaded.replayed, members: loaded.state.memberCount, minimum: checkpointAfter),
+           let hash = loaded.headHash {
             try? await saveCheckpoint(loaded.state, hash: hash)
         }
         return loaded.state

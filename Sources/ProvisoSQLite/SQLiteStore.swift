@@ -623,9 +623,8 @@ public final class SQLiteStore: ConsentStore {
         } catch {
             throw Self.map(error)
         }
-        // Writing costs ~26 bytes per member, replaying a little per event: renew once the
-        // tail is long, and longer for a bigger store.
-        if loaded.replayed >= max(checkpointAfter, loaded.state.memberCount / 20), let head = loaded.head {
+        if StateCheckpoint.shouldRenew(replayed: loaded.replayed, members: loaded.state.memberCount, minimum: checkpointAfter),
+           let head = loaded.head {
             try? await saveCheckpoint(loaded.state, hash: head.hash)
         }
         return loaded.state

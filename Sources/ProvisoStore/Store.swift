@@ -775,3 +775,12 @@ public func policyActivationPayload(_ p: Policy) -> String {
 public func policyActivationDraft(_ p: Policy, actor: String) -> EventDraft {
     EventDraft(kind: .policyActivated, actor: actor, policyVersion: p.version, payload: policyActivationPayload(p))
 }
+
+/// When a store renews its projection checkpoint (`ConsentState.writeCheckpoint`), the same
+/// rule for every store: once a load has replayed at least `minimum` ledger events past it,
+/// and one per 20 members — writing costs ~26 bytes per member, replaying a little per event.
+public enum StateCheckpoint {
+    public static func shouldRenew(replayed: Int, members: Int, minimum: Int) -> Bool {
+        replayed >= max(minimum, members / 20)
+    }
+}
