@@ -31,7 +31,7 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
 
     /// Connects (pooled) to `postgres://user[:password]@host[:port]/database` and migrates.
     /// `checkpointAfter`: see `loadState`.
-    public init(url: String, checkpointAfter: Int = 20_000) async throws(StoreError) {
+    public init(url: String, checkpointAfter: Int = StateCheckpoint.defaultMinimum) async throws(StoreError) {
         self.checkpointAfter = max(1, checkpointAfter)
         guard let u = URL(string: url), u.scheme == "postgres" || u.scheme == "postgresql", let host = u.host else {
             throw .unavailable("not a postgres:// URL")

@@ -18,7 +18,7 @@ public final class SQLiteStore: ConsentStore {
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     /// `checkpointAfter`: see `loadState`.
-    public init(path: String, checkpointAfter: Int = 20_000) throws(StoreError) {
+    public init(path: String, checkpointAfter: Int = StateCheckpoint.defaultMinimum) throws(StoreError) {
         self.path = path
         self.checkpointAfter = max(1, checkpointAfter)
         var config = Configuration()

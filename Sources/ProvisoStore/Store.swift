@@ -780,6 +780,9 @@ public func policyActivationDraft(_ p: Policy, actor: String) -> EventDraft {
 /// rule for every store: once a load has replayed at least `minimum` ledger events past it,
 /// and one per 20 members — writing costs ~26 bytes per member, replaying a little per event.
 public enum StateCheckpoint {
+    /// The stores' default `minimum`.
+    public static let defaultMinimum = 20_000
+
     public static func shouldRenew(replayed: Int, members: Int, minimum: Int) -> Bool {
         replayed >= max(minimum, members / 20)
     }

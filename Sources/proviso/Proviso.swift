@@ -144,12 +144,17 @@ struct Context {
 
     /// Commits an import in one transaction: all of it, or — with the reason — none of it.
     func commitImport(members: [Member] = [], events: [EventDraft] = []) async throws -> AppendResult {
+        let result: AppendResult
         do {
-            return try await store.append(WriteBatch(members: members, events: events, policy: policy, actor: cliActor,
-                                                     recordedAt: Time.now(), returnEvents: false))
+            result = try await store.append(WriteBatch(members: members, events: events, policy: policy, actor: cliActor,
+                                                       recordedAt: Time.now(), returnEvents: false))
         } catch {
             throw CLIError("import failed, nothing was imported: \(error)")
         }
+        // A bulk import moves the ledger far past the projection checkpoint: load once now, which
+        // renews it (best effort), so that the next command does not replay the whole import.
+        if result.written >= StateCheckpoint.defaultMinimum { _ = try? await store.loadState() }
+        return result
     }
 
     func loadState() async throws -> ConsentState {

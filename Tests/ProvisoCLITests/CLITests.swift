@@ -299,3 +299,28 @@ import Testing
         #expect(strange.status == 1 && strange.stdout.contains("unknown key"))
     }
 }
+
+@Suite struct ImportCheckpointTests {
+    /// A bulk import leaves the projection checkpoint at the ledger's head, so the next command
+    /// loads it instead of replaying the import; a small import leaves it alone.
+    @Test func aBulkImportRenewsTheProjectionCheckpointAndASmallOneDoesNot() throws {
+        let w = Workspace()
+        let many = (0..<20_000).map { #"{"id":"m\#($0)","country":"DE","birth_date":"1980-01-01"}"# }.joined(separator: "\n")
+        let bulk = try w.run(["members", "import", w.file("many.jsonl", many)])
+        #expect(bulk.status == 0, "\(bulk.stderr)")
+        let db = try DatabaseQueue(path: w.database)
+        let head = { try db.read { try Int64.fetchOne($0, sql: "SELECT max(seq) FROM ledger") } }
+        let stored = { try db.read { try Int64.fetchOne($0, sql: "SELECT ledger_seq FROM state_checkpoint") } }
+        let afterBulk = try head()
+        let storedAfterBulk = try stored()
+        #expect(afterBulk == 20_001 && storedAfterBulk == afterBulk)
+        let few = try w.run(["settings", "import", w.file("few.jsonl", #"{"member":"m7","setting":"genai-improvement","value":"off","at":"2026-01-01T00:00:00Z"}"#)])
+        #expect(few.status == 0, "\(few.stderr)")
+        let afterFew = try head()
+        let storedAfterFew = try stored()
+        #expect(afterFew == afterBulk.map { $0 + 1 } && storedAfterFew == afterBulk)
+        // The next load starts from the checkpoint and replays the one choice after it.
+        let d = try w.run(["decide", "--member", "m7", "--purpose", "genai-training", "--category", "profile", "--at", "2026-02-01T00:00:00Z"])
+        #expect(d.status == 0 && d.stdout.contains("opted-out"), "\(d.stdout)\(d.stderr)")
+    }
+}
