@@ -423,3 +423,26 @@ func sha256Hex(_ d: Data) -> String {
         }
     }
 }
+
+@Suite struct IncludedMembersTests {
+    /// Big enough to be found on two threads: the members with an eligible record come back
+    /// once each, in id order, whether the state holds them in id order or not.
+    @Test(arguments: [false, true])
+    func theIncludedMembersAreExactlyThoseWithAnEligibleRecordInIdOrder(shuffled: Bool) {
+        var rng = SplitMix64(seed: shuffled ? 17 : 5)
+        var ids = (0..<70_000).map { "m\($0)" }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        if shuffled { ids.shuffle(using: &rng) }
+        var state = ConsentState()
+        for id in ids { state.upsert(Member(id: id, country: "US", birthDay: Time.parseDate("1980-02-02")!)) }
+        var filter = GateFilter(engine: DecisionEngine(policy: .seed), state: state, purpose: .genaiTraining, at: asOf)
+        var expected: [String] = []
+        for (k, id) in ids.enumerated() where k % 3 == 0 || k == ids.count - 1 {
+            var line = #"{"member_id":"\#(id)","category":"profile"}"#
+            let v = line.withUTF8 { filter.classify(UnsafeRawBufferPointer($0)) }
+            if v.eligible { expected.append(id) }
+        }
+        #expect(expected.count > 23_000)
+        let included = filter.includedMembers().map { state.index.id(at: $0) }
+        #expect(included == expected.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+}
