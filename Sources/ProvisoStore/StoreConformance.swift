@@ -280,3 +280,28 @@ extension String {
         return replacingCharacters(in: r, with: replacement)
     }
 }
+
+extension StoreConformance {
+    /// The history both durable stores' checkpoint tests write: `before` (40 members and their
+    /// choices, 81 events with the policy; load after it to take a checkpoint), then `after`
+    /// (5 new members, 3 changed — closed at 5,000, flagged as a minor, moved to CH — and 3
+    /// choices, one effective before choices already checkpointed: 11 events).
+    public static var checkpointHistory: (before: WriteBatch, after: [WriteBatch]) {
+        func members(_ range: Range<Int>) -> [Member] {
+            range.map { Member(id: "m\($0)", country: $0 % 3 == 0 ? "US" : "DE", birthDay: 3000 + $0 * 50) }
+        }
+        func choice(_ k: Int, _ on: Bool, at: Micros) -> EventDraft {
+            .choice(member: "m\(k)", setting: SettingID.allCases[k % SettingID.allCases.count], on: on, at: at, channel: .web,
+                    actor: "m\(k)", policyVersion: "p")
+        }
+        var changed = members(5..<8)
+        changed[0].closedAt = 5_000
+        changed[1].suspectedMinor = true
+        changed[2].country = "CH"
+        return (WriteBatch(members: members(0..<40), events: (0..<40).map { choice($0, $0 % 2 == 0, at: 100) },
+                           policy: .seed, actor: "t", recordedAt: 1),
+                [WriteBatch(members: members(40..<45) + changed, actor: "t", recordedAt: 2),
+                 WriteBatch(events: [choice(41, true, at: 200), choice(4, true, at: 50), choice(6, false, at: 300)],
+                            actor: "t", recordedAt: 3)])
+    }
+}

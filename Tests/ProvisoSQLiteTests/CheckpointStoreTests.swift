@@ -8,8 +8,8 @@ import ProvisoStore
 /// The stored projection checkpoint: a load that starts from it and replays the ledger after
 /// it must give exactly what a rebuild from the whole ledger gives.
 @Suite struct CheckpointStoreTests {
-    func members(_ range: Range<Int>, country: String = "DE") -> [Member] {
-        range.map { Member(id: "m\($0)", country: $0 % 3 == 0 ? "US" : country, birthDay: 3000 + $0 * 50, handle: "h\($0)") }
+    func members(_ range: Range<Int>) -> [Member] {
+        range.map { Member(id: "m\($0)", country: $0 % 3 == 0 ? "US" : "DE", birthDay: 3000 + $0 * 50, handle: "h\($0)") }
     }
 
     func choice(_ k: Int, _ on: Bool, at: Micros) -> EventDraft {
@@ -29,21 +29,12 @@ import ProvisoStore
     @Test func aLoadFromTheCheckpointPlusTheLedgerAfterItEqualsAFullRebuild() async throws {
         let path = temporaryDatabase()
         let store = try SQLiteStore(path: path, checkpointAfter: 10)
-        _ = try await store.append(WriteBatch(members: members(0..<40), events: (0..<40).map { choice($0, $0 % 2 == 0, at: 100) },
-                                              policy: .seed, actor: "t", recordedAt: 1))
+        let history = StoreConformance.checkpointHistory
+        _ = try await store.append(history.before)
         let first = try await store.loadState()  // 81 events past no checkpoint: one is written
         var l = try await store.readState()
         #expect(l.fromCheckpoint && l.replayed == 0 && l.state.contentDifference(from: first) == nil)
-
-        // After it: new members, changed ones (closed, suspected minor, moved), more choices,
-        // including one effective before choices already in the checkpoint.
-        var changed = members(5..<8)
-        changed[0].closedAt = 5_000
-        changed[1].suspectedMinor = true
-        changed[2].country = "CH"
-        _ = try await store.append(WriteBatch(members: members(40..<45) + changed, actor: "t", recordedAt: 2))
-        _ = try await store.append(WriteBatch(events: [choice(41, true, at: 200), choice(4, true, at: 50), choice(6, false, at: 300)],
-                                              actor: "t", recordedAt: 3))
+        for batch in history.after { _ = try await store.append(batch) }
         l = try await store.readState()
         #expect(l.fromCheckpoint && l.replayed == 11)
         #expect(l.state.memberIndex("m44") >= 0 && l.state.closingTime(of: l.state.memberIndex("m5")) == 5_000)
