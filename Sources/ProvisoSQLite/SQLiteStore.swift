@@ -639,7 +639,8 @@ public final class SQLiteStore: ConsentStore {
         var fromCheckpoint: Bool
     }
 
-    /// Whether the last load started from a checkpoint, and how many events it replayed (tests).
+    /// One read of the projection as `loadState` makes it, without renewing the checkpoint:
+    /// whether it started from one, and how many ledger events it replayed (tests).
     func readState() async throws -> (fromCheckpoint: Bool, replayed: Int, state: ConsentState) {
         let l = try await pool.read { db in try Self.readState(db) }
         return (l.fromCheckpoint, l.replayed, l.state)
