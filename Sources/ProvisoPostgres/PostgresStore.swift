@@ -437,7 +437,15 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
         var fromCheckpoint: Bool
     }
 
-    func readState() async throws(StoreError) -> LoadedState {
+    public func rebuildState() async throws(StoreError) -> ConsentState {
+        try await readState(fromCheckpoint: false).state
+    }
+
+    public func dropCheckpoint() async throws(StoreError) {
+        try await run { try await self.client.query("DELETE FROM state_checkpoint", logger: pgLogger) }
+    }
+
+    func readState(fromCheckpoint useCheckpoint: Bool = true) async throws(StoreError) -> LoadedState {
         // The load reads every member and choice: its deadline grows with them (the fixed one
         // made a million-member store fail to load, and so deny everything). A lost server
         // still ends it, and decisions still fail closed meanwhile.
@@ -457,7 +465,7 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
             var from: Int64 = 0
             for try await (seq, bytes) in try await c.query("""
                 SELECT c.ledger_seq, c.state FROM state_checkpoint c JOIN ledger l ON l.seq = c.ledger_seq
-                WHERE c.id = 1 AND l.hash = c.ledger_hash
+                WHERE c.id = 1 AND l.hash = c.ledger_hash AND \(useCheckpoint)
                 """, logger: pgLogger).decode((Int64, ByteBuffer).self) {
                 if let restored = bytes.withUnsafeReadableBytes({ ConsentState(checkpoint: $0) }), restored.ledgerSeq == seq {
                     state = restored

@@ -646,11 +646,27 @@ public final class SQLiteStore: ConsentStore {
         return (l.fromCheckpoint, l.replayed, l.state)
     }
 
-    static func readState(_ db: Database) throws -> LoadedState {
+    public func rebuildState() async throws(StoreError) -> ConsentState {
+        do {
+            return try await pool.read { db in try Self.readState(db, fromCheckpoint: false) }.state
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    public func dropCheckpoint() async throws(StoreError) {
+        do {
+            try await pool.write { db in try db.execute(sql: "DELETE FROM state_checkpoint") }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    static func readState(_ db: Database, fromCheckpoint useCheckpoint: Bool = true) throws -> LoadedState {
         let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").map { (seq: $0[0] as Int64, hash: $0[1] as Data) }
         var state: ConsentState
         var from: Int64 = 0
-        if let restored = try checkpoint(db) {
+        if useCheckpoint, let restored = try checkpoint(db) {
             state = restored
             from = restored.ledgerSeq
             // Members registered or changed since: their rows now, like a full load reads them.

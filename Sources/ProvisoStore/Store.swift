@@ -714,6 +714,17 @@ public protocol ConsentStore: LedgerStore, MemberStore, TokenStore, ReceiptKeySt
                               OrganisationStore, ExposureStore {
     /// Builds the in-memory projection of the whole store.
     func loadState() async throws(StoreError) -> ConsentState
+    /// The projection rebuilt from the ledger alone, ignoring any stored checkpoint: what
+    /// `proviso ledger verify` compares the loaded projection with.
+    func rebuildState() async throws(StoreError) -> ConsentState
+    /// Drops the stored projection checkpoint, if any: the next load rebuilds from the ledger.
+    func dropCheckpoint() async throws(StoreError)
+}
+
+extension ConsentStore {
+    /// A store without a checkpoint rebuilds on every load.
+    public func rebuildState() async throws(StoreError) -> ConsentState { try await loadState() }
+    public func dropCheckpoint() async throws(StoreError) {}
 }
 
 extension LedgerStore {

@@ -8,7 +8,12 @@ struct LedgerCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Recompute the hash chain; exit 1 naming the first bad sequence number.")
+            abstract: "Recompute the hash chain; exit 1 naming the first bad sequence number.",
+            discussion: """
+                Then compares the consent projection as it loads (from the store's checkpoint) with one \
+                rebuilt from the ledger alone; if they differ, the checkpoint is dropped (the next load \
+                rebuilds) and the exit status is 1.
+                """)
 
         @OptionGroup var globals: GlobalOptions
 
@@ -25,6 +30,33 @@ struct LedgerCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             Output.stdout.line("ledger intact: \(verifier.checked) events, head \(LedgerHash.hex(verifier.head))")
+            Output.stdout.flush()
+            try await checkProjection(store)
+        }
+
+        /// The loaded projection (checkpoint plus tail) against a rebuild from the ledger alone.
+        func checkProjection(_ store: any ConsentStore) async throws {
+            let loaded: ConsentState, rebuilt: ConsentState
+            do {
+                loaded = try await store.loadState()
+                rebuilt = try await store.rebuildState()
+            } catch {
+                throw CLIError("cannot read the consent projection: \(error)")
+            }
+            guard loaded.ledgerSeq == rebuilt.ledgerSeq else {
+                Output.stdout.line("projection not compared: the ledger moved during the check (seq \(loaded.ledgerSeq) → \(rebuilt.ledgerSeq)); run again")
+                Output.stdout.flush()
+                return
+            }
+            if let difference = loaded.contentDifference(from: rebuilt) ?? rebuilt.contentDifference(from: loaded) {
+                do { try await store.dropCheckpoint() } catch {
+                    throw CLIError("the projection checkpoint differs from the ledger (\(difference)) and could not be dropped: \(error)")
+                }
+                Output.stdout.line("projection checkpoint differs from a rebuild from the ledger (\(difference)); it was dropped, the next load rebuilds")
+                Output.stdout.flush()
+                throw ExitCode(1)
+            }
+            Output.stdout.line("projection intact: as loaded, it equals a rebuild from the ledger at seq \(rebuilt.ledgerSeq) (\(rebuilt.memberCount) members)")
             Output.stdout.flush()
         }
     }

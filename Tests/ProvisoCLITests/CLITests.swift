@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ProvisoCore
 import Testing
 
 @Suite struct CLIContractTests {
@@ -322,5 +323,33 @@ import Testing
         // The next load starts from the checkpoint and replays the one choice after it.
         let d = try w.run(["decide", "--member", "m7", "--purpose", "genai-training", "--category", "profile", "--at", "2026-02-01T00:00:00Z"])
         #expect(d.status == 0 && d.stdout.contains("opted-out"), "\(d.stdout)\(d.stderr)")
+    }
+
+    /// `ledger verify` proves the checkpoint equals a rebuild from the ledger, and catches one
+    /// that does not (here: rewritten by hand, digest and all, to flag a member as a minor) —
+    /// dropping it, so that decisions come from the ledger again.
+    @Test func ledgerVerifyComparesTheCheckpointWithARebuildAndDropsOneThatDiffers() throws {
+        let w = Workspace()
+        let many = (0..<20_000).map { #"{"id":"m\#($0)","country":"US","birth_date":"1980-01-01"}"# }.joined(separator: "\n")
+        #expect(try w.run(["members", "import", w.file("many.jsonl", many)]).status == 0)
+        let ok = try w.run(["ledger", "verify"])
+        #expect(ok.status == 0 && ok.stdout.contains("projection intact: as loaded, it equals a rebuild from the ledger at seq 20001 (20000 members)"),
+                "\(ok.stdout)\(ok.stderr)")
+        let decide = ["decide", "--member", "m3", "--purpose", "genai-training", "--category", "profile", "--at", "2026-02-01T00:00:00Z"]
+        #expect(try w.run(decide).stdout.contains(#""allowed":true"#))
+
+        let db = try DatabaseQueue(path: w.database)
+        try db.write { db in
+            let blob = try #require(try Data.fetchOne(db, sql: "SELECT state FROM state_checkpoint"))
+            var state = try #require(blob.withUnsafeBytes { ConsentState(checkpoint: $0) })
+            state.upsert(Member(id: "m3", country: "US", birthDay: Time.parseDate("1980-01-01")!, suspectedMinor: true))
+            try db.execute(sql: "UPDATE state_checkpoint SET state = ?", arguments: [Data(state.checkpoint())])
+        }
+        #expect(try w.run(decide).stdout.contains(#""minor""#), "the forged checkpoint is what loads")
+        let caught = try w.run(["ledger", "verify"])
+        #expect(caught.status == 1 && caught.stdout.contains("projection checkpoint differs from a rebuild from the ledger (member m3 has different attributes); it was dropped"),
+                "\(caught.stdout)\(caught.stderr)")
+        #expect(try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM state_checkpoint") } == 0)
+        #expect(try w.run(decide).stdout.contains(#""allowed":true"#))
     }
 }

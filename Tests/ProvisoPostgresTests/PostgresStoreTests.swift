@@ -65,6 +65,11 @@ struct PostgresStoreTests {
             l = try await store.readState()
             #expect(l.fromCheckpoint && l.replayed == 11)
             #expect(l.state.closingTime(of: l.state.memberIndex("m5")) == 5_000)
+            #expect(try await store.rebuildState().contentDifference(from: l.state) == nil)
+            try await store.dropCheckpoint()
+            #expect(try await store.readState().fromCheckpoint == false)
+            _ = try await store.loadState()  // renews it
+            #expect(try await store.readState().fromCheckpoint)
             try await store.client.query("UPDATE state_checkpoint SET state = state || '\\x00'::bytea")
             let full = try await store.readState()
             #expect(!full.fromCheckpoint && full.replayed == 92)

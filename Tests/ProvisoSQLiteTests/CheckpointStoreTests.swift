@@ -38,9 +38,14 @@ import ProvisoStore
         l = try await store.readState()
         #expect(l.fromCheckpoint && l.replayed == 11)
         #expect(l.state.memberIndex("m44") >= 0 && l.state.closingTime(of: l.state.memberIndex("m5")) == 5_000)
+        #expect(try await store.rebuildState().contentDifference(from: l.state) == nil)
         let full = try await rebuilt(path)
         #expect(l.state.contentDifference(from: full) == nil)
         #expect(full.contentDifference(from: l.state) == nil)
+        _ = try await store.loadState()  // writes one again (`rebuilt` removed it)
+        #expect(try await store.readState().fromCheckpoint)
+        try await store.dropCheckpoint()
+        #expect(try await store.readState().fromCheckpoint == false)
     }
 
     @Test func aShortTailKeepsTheCheckpointAndALongOneRenewsIt() async throws {

@@ -42,6 +42,8 @@ public final class FlakyStore: ConsentStore {
     public func memberCount() async throws(StoreError) -> Int { try check(); return try await inner.memberCount() }
     public func memberID(handle: String) async throws(StoreError) -> String? { try check(); return try await inner.memberID(handle: handle) }
     public func loadState() async throws(StoreError) -> ConsentState { try check(); return try await inner.loadState() }
+    public func rebuildState() async throws(StoreError) -> ConsentState { try check(); return try await inner.rebuildState() }
+    public func dropCheckpoint() async throws(StoreError) { try check(); try await inner.dropCheckpoint() }
     public func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) { try check(); try await inner.createToken(token, hash: hash) }
     public func activeToken(hash: [UInt8]) async throws(StoreError) -> ServiceToken? { try check(); return try await inner.activeToken(hash: hash) }
     public func revokeToken(name: String, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.revokeToken(name: name, at: at) }
