@@ -23,6 +23,9 @@ public final class ConsentService: Sendable {
     let stalenessBound = Mutex<Micros?>(nil)
     /// The `iss` of receipts.
     public let issuer: String
+    /// The ledger sequence at the last checkpoint renewal this instance asked for (its load,
+    /// to begin with), and whether one is running.
+    let renewal: Mutex<(seq: Int64, running: Bool)>
 
     public init(store: any ConsentStore, engine: DecisionEngine, state: ConsentState, issuer: String = "proviso", baseline: Policy? = nil) {
         self.store = store
@@ -31,6 +34,7 @@ public final class ConsentService: Sendable {
         self.baseline = baseline ?? engine.policies[0]
         self.state = Mutex(state)
         self.issuer = issuer
+        renewal = Mutex((state.ledgerSeq, false))
     }
 
     /// Builds the service by loading the projection and the published policy versions from
@@ -133,6 +137,28 @@ public final class ConsentService: Sendable {
         for await _ in ticks {
             if Task.isCancelled { break }
             _ = try? await catchUp(now: now())
+            renewCheckpointIfDue()
+        }
+    }
+
+    /// Once the tail has moved far enough past the last renewal (`StateCheckpoint.shouldRenew`),
+    /// has the store load the projection once in the background, which renews its checkpoint:
+    /// otherwise only command-line loads would, and a restart after a long uptime would replay
+    /// everything since. Costs a second projection in memory while it runs (~40 bytes per
+    /// member). Returns the task, or nil when none is due or one is running.
+    @discardableResult
+    public func renewCheckpointIfDue(minimum: Int = StateCheckpoint.defaultMinimum) -> Task<Void, Never>? {
+        let seq = tail.withLock { $0.seq }
+        let members = state.withLock { $0.memberCount }
+        let due = renewal.withLock { r -> Bool in
+            guard !r.running, StateCheckpoint.shouldRenew(replayed: Int(seq - r.seq), members: members, minimum: minimum) else { return false }
+            r = (seq, true)
+            return true
+        }
+        guard due else { return nil }
+        return Task.detached(priority: .background) {
+            _ = try? await self.store.loadState()
+            self.renewal.withLock { $0.running = false }
         }
     }
 

@@ -54,4 +54,30 @@ import ProvisoTestStores
         let m = service.snapshot().memberIndex("gb")
         #expect(service.snapshot().history(member: m).count == 1)
     }
+
+    /// A server renews the store's projection checkpoint as its tail grows, in the background,
+    /// one renewal at a time, and not before the tail has moved far enough.
+    @Test func theTailMovingFarEnoughHasTheStoreRenewItsCheckpointOnce() async throws {
+        let store = FlakyStore()
+        _ = try await store.append(WriteBatch(members: [Member(id: "gb", country: "GB", birthDay: Time.parseDate("1980-01-01")!)],
+                                              policy: .seed, actor: "t", recordedAt: t0))
+        let service = try await ConsentService.load(store: store, policy: .seed)
+        let loadsAtStart = store.loads.load(ordering: .relaxed)
+        func choices(_ n: Int) async throws {
+            _ = try await store.inner.append(WriteBatch(events: (0..<n).map { k in
+                .choice(member: "gb", setting: .adsOffPlatform, on: k % 2 == 0, at: t0 + Int64(k), channel: .web, actor: "member:gb",
+                        policyVersion: Policy.seed.version)
+            }, actor: "other-instance", recordedAt: t0 + second))
+        }
+        try await choices(2)
+        try await service.catchUp(now: t0 + second)
+        #expect(service.renewCheckpointIfDue(minimum: 3) == nil, "two events past the load: not due")
+        try await choices(2)
+        try await service.catchUp(now: t0 + 2 * second)
+        let renewal = try #require(service.renewCheckpointIfDue(minimum: 3))
+        #expect(service.renewCheckpointIfDue(minimum: 3) == nil, "one at a time, and the tail has not moved since")
+        await renewal.value
+        #expect(store.loads.load(ordering: .relaxed) == loadsAtStart + 1)
+        #expect(service.renewCheckpointIfDue(minimum: 3) == nil, "counted from the renewal now")
+    }
 }

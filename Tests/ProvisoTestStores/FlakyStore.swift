@@ -41,7 +41,14 @@ public final class FlakyStore: ConsentStore {
     public func member(_ id: String) async throws(StoreError) -> Member? { try check(); return try await inner.member(id) }
     public func memberCount() async throws(StoreError) -> Int { try check(); return try await inner.memberCount() }
     public func memberID(handle: String) async throws(StoreError) -> String? { try check(); return try await inner.memberID(handle: handle) }
-    public func loadState() async throws(StoreError) -> ConsentState { try check(); return try await inner.loadState() }
+    /// How many times the projection was loaded through this store.
+    public let loads = Atomic(0)
+
+    public func loadState() async throws(StoreError) -> ConsentState {
+        try check()
+        loads.add(1, ordering: .relaxed)
+        return try await inner.loadState()
+    }
     public func rebuildState() async throws(StoreError) -> ConsentState { try check(); return try await inner.rebuildState() }
     public func dropCheckpoint() async throws(StoreError) { try check(); try await inner.dropCheckpoint() }
     public func createToken(_ token: ServiceToken, hash: [UInt8]) async throws(StoreError) { try check(); try await inner.createToken(token, hash: hash) }
