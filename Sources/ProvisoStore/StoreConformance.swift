@@ -1,4 +1,4 @@
-import ProvisoCore
+public import ProvisoCore
 
 /// The contract every `ConsentStore` must meet, written once and run against each
 /// implementation (memory, SQLite, PostgreSQL). Each check gets a fresh, empty store.
@@ -286,7 +286,7 @@ extension StoreConformance {
     /// choices, 81 events with the policy; load after it to take a checkpoint), then `after`
     /// (5 new members, 3 changed — closed at 5,000, flagged as a minor, moved to CH — and 3
     /// choices, one effective before choices already checkpointed: 11 events).
-    public static var checkpointHistory: (before: WriteBatch, after: [WriteBatch]) {
+    static var checkpointHistory: (before: WriteBatch, after: [WriteBatch]) {
         func members(_ range: Range<Int>) -> [Member] {
             range.map { Member(id: "m\($0)", country: $0 % 3 == 0 ? "US" : "DE", birthDay: 3000 + $0 * 50) }
         }
@@ -303,5 +303,32 @@ extension StoreConformance {
                 [WriteBatch(members: members(40..<45) + changed, actor: "t", recordedAt: 2),
                  WriteBatch(events: [choice(41, true, at: 200), choice(4, true, at: 50), choice(6, false, at: 300)],
                             actor: "t", recordedAt: 3)])
+    }
+}
+
+extension StoreConformance {
+    /// What one read of a durable store's projection found (its tests expose it).
+    public typealias StateRead = (fromCheckpoint: Bool, replayed: Int, state: ConsentState)
+
+    /// The checkpoint scenario both durable stores' tests run, on a fresh store whose checkpoint
+    /// is renewed after 10 events: after `checkpointHistory.before` and one load, reads start
+    /// from a checkpoint; after `after`, they replay exactly its 11 events and equal a rebuild
+    /// from the ledger alone. Returns the last read, for the store's own follow-ups.
+    public static func checkpointScenario(_ store: any ConsentStore, read: () async throws -> StateRead) async throws -> StateRead {
+        let history = checkpointHistory
+        _ = try await store.append(history.before)
+        let first = try await store.loadState()  // 81 events past no checkpoint: one is written
+        var r = try await read()
+        try expect(r.fromCheckpoint && r.replayed == 0, "a load after 81 events must leave a checkpoint at the head")
+        try expect(r.state.contentDifference(from: first) == nil, "the checkpoint must restore what was loaded")
+        for batch in history.after { _ = try await store.append(batch) }
+        r = try await read()
+        try expect(r.fromCheckpoint && r.replayed == 11, "a read must start from the checkpoint and replay the 11 events after it")
+        try expect(r.state.memberIndex("m44") >= 0 && r.state.closingTime(of: r.state.memberIndex("m5")) == 5_000,
+                   "members registered and changed after the checkpoint must be in the read")
+        let rebuilt = try await store.rebuildState()
+        let difference = r.state.contentDifference(from: rebuilt) ?? rebuilt.contentDifference(from: r.state)
+        try expect(difference == nil, "checkpoint + tail must equal a rebuild: \(difference ?? "")")
+        return r
     }
 }

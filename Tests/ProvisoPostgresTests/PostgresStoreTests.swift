@@ -54,18 +54,12 @@ struct PostgresStoreTests {
     /// The stored projection checkpoint: a load from it plus the ledger after it gives exactly
     /// what a rebuild from the whole ledger gives; a damaged one is ignored.
     @Test func aLoadFromTheCheckpointPlusTheLedgerAfterItEqualsAFullRebuild() async throws {
-        let history = StoreConformance.checkpointHistory
         try await withFreshDatabase { url in
             let store = try await PostgresStore(url: url, checkpointAfter: 10)
-            _ = try await store.append(history.before)
-            let first = try await store.loadState()  // 81 events past no checkpoint: one is written
-            var l = try await store.readState()
-            #expect(l.fromCheckpoint && l.replayed == 0 && l.state.contentDifference(from: first) == nil)
-            for batch in history.after { _ = try await store.append(batch) }
-            l = try await store.readState()
-            #expect(l.fromCheckpoint && l.replayed == 11)
-            #expect(l.state.closingTime(of: l.state.memberIndex("m5")) == 5_000)
-            #expect(try await store.rebuildState().contentDifference(from: l.state) == nil)
+            let l = try await StoreConformance.checkpointScenario(store) {
+                let r = try await store.readState()
+                return (r.fromCheckpoint, r.replayed, r.state)
+            }
             try await store.dropCheckpoint()
             #expect(try await store.readState().fromCheckpoint == false)
             _ = try await store.loadState()  // renews it

@@ -29,16 +29,7 @@ import ProvisoStore
     @Test func aLoadFromTheCheckpointPlusTheLedgerAfterItEqualsAFullRebuild() async throws {
         let path = temporaryDatabase()
         let store = try SQLiteStore(path: path, checkpointAfter: 10)
-        let history = StoreConformance.checkpointHistory
-        _ = try await store.append(history.before)
-        let first = try await store.loadState()  // 81 events past no checkpoint: one is written
-        var l = try await store.readState()
-        #expect(l.fromCheckpoint && l.replayed == 0 && l.state.contentDifference(from: first) == nil)
-        for batch in history.after { _ = try await store.append(batch) }
-        l = try await store.readState()
-        #expect(l.fromCheckpoint && l.replayed == 11)
-        #expect(l.state.memberIndex("m44") >= 0 && l.state.closingTime(of: l.state.memberIndex("m5")) == 5_000)
-        #expect(try await store.rebuildState().contentDifference(from: l.state) == nil)
+        let l = try await StoreConformance.checkpointScenario(store) { try await store.readState() }
         let full = try await rebuilt(path)
         #expect(l.state.contentDifference(from: full) == nil)
         #expect(full.contentDifference(from: l.state) == nil)
