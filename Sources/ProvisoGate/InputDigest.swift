@@ -72,6 +72,7 @@ public final class InputDigest: Sendable {
         if st.st_size > 0, let p = mmap(nil, Int(st.st_size), PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED {
             map = UnsafeRawBufferPointer(start: p, count: Int(st.st_size))
             _ = madvise(p, Int(st.st_size), MADV_SEQUENTIAL)
+            Mapped.range = (UInt(bitPattern: p), UInt(bitPattern: p) + UInt(st.st_size))
         }
         let digest = InputDigest(map: map)
         Workers.queue("gate.input-digest").async {
@@ -150,18 +151,31 @@ public enum Mapped {
         released = to
     }
 
-    /// Makes a bus error — a mapped input shortened by someone else while the gate reads it —
-    /// end the process with a message and exit status 74 instead of a crash report. Nothing has
-    /// been registered or published at that point; the run's staging directory is left behind,
-    /// as after any kill. Process-wide: for the command-line tool, not for a library's users.
+    /// Where the input is mapped, for the bus-error handler (set once, before any read of it).
+    nonisolated(unsafe) static var range: (start: UInt, end: UInt) = (0, 0)
+
+    /// Makes a bus error in the mapped input — the file shortened by someone else while the gate
+    /// reads it — end the process with a message and exit status 74 instead of a crash report.
+    /// Nothing has been registered or published at that point; the run's staging directory is
+    /// left behind, as after any kill. A bus error anywhere else is left to crash as usual.
+    /// Process-wide: for the command-line tool, not for a library's users.
     public static func exitOnBusError() {
+        _ = range  // initialised now, not first inside the handler
         var action = sigaction()
         #if canImport(Glibc)
-        action.__sigaction_handler.sa_handler = { _ in
-            let message: StaticString = "proviso: the input file was shortened while the gate read it; nothing was registered\n"
-            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
-            _exit(74)
+        action.__sigaction_handler.sa_sigaction = { signal, info, _ in
+            let address = UInt(bitPattern: info?.pointee._sifields._sigfault.si_addr)
+            if address >= Mapped.range.start, address < Mapped.range.end {
+                let message: StaticString = "proviso: the input file was shortened while the gate read it; nothing was registered\n"
+                _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+                _exit(74)
+            }
+            // Not ours: the default action, which the return re-raises into.
+            var fallback = sigaction()
+            fallback.__sigaction_handler.sa_handler = SIG_DFL
+            _ = sigaction(signal, &fallback, nil)
         }
+        action.sa_flags = SA_SIGINFO
         #endif
         sigemptyset(&action.sa_mask)
         _ = sigaction(SIGBUS, &action, nil)
