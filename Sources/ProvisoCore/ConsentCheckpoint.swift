@@ -234,7 +234,7 @@ struct CheckpointReader {
 
     mutating func fill(_ dest: UnsafeMutableRawBufferPointer) -> Bool {
         guard dest.count <= remaining else { return false }
-        var done = min(end - start, dest.count)
+        let done = min(end - start, dest.count)
         if done > 0 {
             buffer.withUnsafeBytes { dest.baseAddress!.copyMemory(from: $0.baseAddress! + start, byteCount: done) }
             start += done
@@ -248,11 +248,9 @@ struct CheckpointReader {
         let ok = refill.withUnsafeMutableBytes { pull(UnsafeMutableRawBufferPointer(rebasing: $0[0..<n])) }
         buffer = refill
         guard ok else { return false }
-        start = 0
-        end = n
         buffer.withUnsafeBytes { dest.baseAddress!.advanced(by: done).copyMemory(from: $0.baseAddress!, byteCount: rest) }
         start = rest
-        done += rest
+        end = n
         return true
     }
 

@@ -442,7 +442,7 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     }
 
     public func dropCheckpoint() async throws(StoreError) {
-        try await run { try await self.client.query("DELETE FROM state_checkpoint", logger: pgLogger) }
+        _ = try await run { try await self.client.query("DELETE FROM state_checkpoint", logger: pgLogger) }
     }
 
     func readState(fromCheckpoint useCheckpoint: Bool = true) async throws(StoreError) -> LoadedState {
@@ -540,7 +540,14 @@ public final class PostgresStore: ConsentStore, @unchecked Sendable {
     /// ledger's hash at `state.ledgerSeq`, read with the state. A cache is not worth waiting
     /// for: if another writer holds the row, give up after a moment.
     func saveCheckpoint(_ state: ConsentState, hash: [UInt8]) async throws(StoreError) {
-        let bytes = ByteBuffer(bytes: state.checkpoint())
+        // Written straight into the buffer that is sent: one copy of the checkpoint, not two.
+        var written = ByteBuffer()
+        written.reserveCapacity(state.checkpointSize)
+        state.writeCheckpoint { piece in
+            written.writeBytes(piece)
+            return true
+        }
+        let bytes = written
         let seq = state.ledgerSeq
         let hashBytes = ByteBuffer(bytes: hash)
         try await transaction(deadline: Self.loadDeadline(members: state.memberCount, events: 0)) { c in
