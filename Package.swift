@@ -51,9 +51,11 @@ let package = Package(
             dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
+        // The gate's record scanner fast path: vector compares with a movemask (see scan.c).
+        .target(name: "CProvisoScan"),
         .target(
             name: "ProvisoGate",
-            dependencies: ["ProvisoCore", "ProvisoStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ProvisoCore", "ProvisoStore", "CProvisoScan", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .target(
             name: "ProvisoReports",

@@ -1,4 +1,5 @@
 public import ProvisoCore
+import CProvisoScan
 
 /// Why a line is not a usable record. Messages are static so that a malformed line costs no
 /// allocation; `--explain` adds the byte offset.
@@ -57,8 +58,53 @@ public struct RecordScanner {
 
     /// Scans one line (without its `\n`). On success calls `body` with the member id bytes
     /// (the string's content, or the integer's digits) and the other fields.
+    ///
+    /// Most lines are answered by the vectorised fast path (`pv_scan_record`, CProvisoScan),
+    /// which accepts only lines it has fully validated and whose decision fields are written
+    /// plainly; anything else — a malformed line, an escape in a key or decision field, a
+    /// visibility or time that does not parse — goes to `scanReference`, which has the last
+    /// word and the error messages. The tests hold the two to the same answers.
+    @inline(__always)
     public mutating func scan<R>(_ line: UnsafeRawBufferPointer,
                                  _ body: (UnsafeRawBufferPointer, RecordFields) -> R) throws(LineProblem) -> R {
+        if let (member, fields) = Self.scanFast(line) {
+            return body(UnsafeRawBufferPointer(rebasing: line[member]), fields)
+        }
+        return try scanReference(line, body)
+    }
+
+    /// The fast path alone: the member id's byte range in the line and the fields, or nil
+    /// when the line needs the reference's verdict (anything the C scanner steps aside from,
+    /// a visibility outside the vocabulary, a time that is not RFC 3339). `vectorised: false`
+    /// computes the same block masks byte by byte, so that the tests check both ways.
+    @inline(__always)
+    public static func scanFast(_ line: UnsafeRawBufferPointer, vectorised: Bool = true) -> (member: Range<Int>, fields: RecordFields)? {
+        guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        var f = pv_record_fields()
+        let accepted = vectorised ? pv_scan_record(base, line.count, &f) : pv_scan_record_portable(base, line.count, &f)
+        guard accepted == 1 else { return nil }
+        func slice(_ s: Int64, _ e: Int64) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: line[Int(s)..<Int(e)])
+        }
+        var fields = RecordFields(category: Category(utf8: slice(f.category_start, f.category_end)), sensitive: f.sensitive != 0)
+        if f.visibility_start >= 0 {
+            guard let v = visibility(slice(f.visibility_start, f.visibility_end)) else { return nil }
+            fields.visibility = v
+        }
+        if f.created_start >= 0 {
+            guard let t = Time.parseRFC3339(slice(f.created_start, f.created_end)) else { return nil }
+            fields.createdAt = t
+        }
+        return (Int(f.member_start)..<Int(f.member_end), fields)
+    }
+
+    /// Whether the fast path uses vector instructions on this CPU (AVX2 on x86-64).
+    public static var fastPathIsVectorised: Bool { pv_scan_vectorised() == 1 }
+
+    /// The reference scanner, in Swift: every line the fast path steps aside from, and the
+    /// yardstick the tests hold the fast path to.
+    public mutating func scanReference<R>(_ line: UnsafeRawBufferPointer,
+                                          _ body: (UnsafeRawBufferPointer, RecordFields) -> R) throws(LineProblem) -> R {
         var c = Cursor(line)
         var fields = RecordFields()
         var seen: UInt8 = 0
