@@ -42,6 +42,40 @@ __attribute__((target("avx2"))) ALWAYS_INLINE uint64_t mask_avx2(const uint8_t *
 }
 #endif
 
+ALWAYS_INLINE uint64_t newlines_portable(const uint8_t *b) {
+    uint64_t m = 0;
+    for (int k = 0; k < 64; k++) m |= (uint64_t)(b[k] == 0x0A) << k;
+    return m;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) ALWAYS_INLINE uint64_t newlines_avx2(const uint8_t *b) {
+    const __m256i nl = _mm256_set1_epi8(0x0A);
+    __m256i lo = _mm256_cmpeq_epi8(_mm256_load_si256((const __m256i *)b), nl);
+    __m256i hi = _mm256_cmpeq_epi8(_mm256_load_si256((const __m256i *)(b + 32)), nl);
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+}
+#endif
+
+ALWAYS_INLINE size_t find_newlines(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max,
+                                   block_mask_fn mask) {
+    size_t found = 0, i = from;
+    while (found < max && i < count) {
+        const uint8_t *a = base + i;
+        const uint8_t *block = (const uint8_t *)((uintptr_t)a & ~(uintptr_t)63);
+        uint64_t m = mask(block) >> (a - block);
+        while (m != 0) {
+            size_t at = i + (size_t)__builtin_ctzll(m);
+            if (at >= count) return found;
+            ends[found++] = at;
+            if (found == max) return found;
+            m &= m - 1;
+        }
+        i += 64 - (size_t)(a - block);
+    }
+    return found;
+}
+
 typedef struct {
     const uint8_t *p;
     size_t n;
@@ -327,6 +361,10 @@ ALWAYS_INLINE int scan(const uint8_t *line, size_t count, pv_record_fields *out,
     return c.i == c.n && member && category;
 }
 
+size_t pv_find_newlines_portable(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max) {
+    return find_newlines(base, count, from, ends, max, newlines_portable);
+}
+
 int pv_scan_record_portable(const uint8_t *line, size_t count, pv_record_fields *out) {
     return scan(line, count, out, mask_portable);
 }
@@ -353,10 +391,24 @@ int pv_scan_record(const uint8_t *line, size_t count, pv_record_fields *out) {
     if (pv_scan_vectorised()) return scan_avx2(line, count, out);
     return scan(line, count, out, mask_portable);
 }
+
+__attribute__((target("avx2"))) static size_t find_newlines_avx2(const uint8_t *base, size_t count, size_t from,
+                                                                  size_t *ends, size_t max) {
+    return find_newlines(base, count, from, ends, max, newlines_avx2);
+}
+
+size_t pv_find_newlines(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max) {
+    if (pv_scan_vectorised()) return find_newlines_avx2(base, count, from, ends, max);
+    return pv_find_newlines_portable(base, count, from, ends, max);
+}
 #else
 int pv_scan_vectorised(void) { return 0; }
 
 int pv_scan_record(const uint8_t *line, size_t count, pv_record_fields *out) {
     return scan(line, count, out, mask_portable);
+}
+
+size_t pv_find_newlines(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max) {
+    return pv_find_newlines_portable(base, count, from, ends, max);
 }
 #endif

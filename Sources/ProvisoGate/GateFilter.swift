@@ -272,11 +272,19 @@ public struct GateFilter {
             lines += pending
             pending = 0
         }
+        // Newlines are found a batch at a time (one vector compare per 64 bytes).
+        var newlines = [Int](repeating: 0, count: Self.batch)
+        var found = 0, next = 0
         var start = 0
         while start < segment.count {
+            if next == found {
+                found = newlines.withUnsafeMutableBufferPointer { LineSplitter.newlines(in: segment, from: start, into: $0) }
+                next = 0
+            }
             let stop: Int, cut: Int
-            if let nl = memchr(base + start, 0x0A, segment.count - start) {
-                stop = base.distance(to: UnsafeRawPointer(nl)) + 1
+            if next < found {
+                stop = newlines[next] + 1
+                next += 1
                 cut = 1
             } else {
                 stop = segment.count

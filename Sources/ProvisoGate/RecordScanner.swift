@@ -242,6 +242,20 @@ public struct RecordScanner {
     }
 }
 
+/// Where a buffer's lines end.
+public enum LineSplitter {
+    /// The offsets of the newlines in `buffer[from...]`, as many as fit in `ends`, in order;
+    /// returns how many were found (fewer than `ends.count` only at the end of the buffer).
+    /// `vectorised: false` compares byte by byte, for the tests.
+    public static func newlines(in buffer: UnsafeRawBufferPointer, from: Int, into ends: UnsafeMutableBufferPointer<Int>,
+                                vectorised: Bool = true) -> Int {
+        guard let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), let out = ends.baseAddress,
+              from < buffer.count else { return 0 }
+        return vectorised ? pv_find_newlines(base, buffer.count, from, out, ends.count)
+                          : pv_find_newlines_portable(base, buffer.count, from, out, ends.count)
+    }
+}
+
 /// A position in one line, with the JSON grammar as methods.
 struct Cursor {
     let p: UnsafePointer<UInt8>

@@ -227,3 +227,44 @@ struct LineGenerator {
         return b
     }
 }
+
+@Suite struct LineSplitterTests {
+    /// Every newline, in order, whatever the batch size, the starting offset and where the
+    /// buffer sits against a 64-byte block; nothing past the end of the buffer.
+    @Test func findsEveryNewlineInOrderAndNothingPastTheEnd() {
+        var rng = SplitMix64(seed: 42)
+        for round in 0..<300 {
+            let count = rng.int(0...700)
+            let offset = round % 64
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: offset + count + 128, alignment: 64)
+            defer { raw.deallocate() }
+            // Newlines also just before and just after the buffer, which must not be reported.
+            raw.initializeMemory(as: UInt8.self, repeating: 0x0A, count: offset + count + 128)
+            var expected: [Int] = []
+            for k in 0..<count {
+                let b: UInt8 = rng.int(0...9) == 0 ? 0x0A : UInt8(truncatingIfNeeded: rng.next()) | 0x10
+                raw.storeBytes(of: b, toByteOffset: offset + k, as: UInt8.self)
+                if b == 0x0A { expected.append(k) }
+            }
+            let buffer = UnsafeRawBufferPointer(start: raw + offset, count: count)
+            let from = count == 0 ? 0 : rng.int(0...(count - 1))
+            let wanted = expected.filter { $0 >= from }
+            for vectorised in [true, false] {
+                for batch in [1, 3, 32] {
+                    var got: [Int] = []
+                    var ends = [Int](repeating: -1, count: batch)
+                    var at = from
+                    while true {
+                        let n = ends.withUnsafeMutableBufferPointer {
+                            LineSplitter.newlines(in: buffer, from: at, into: $0, vectorised: vectorised)
+                        }
+                        got += ends[0..<n]
+                        if n < batch { break }
+                        at = ends[n - 1] + 1
+                    }
+                    #expect(got == wanted, "count \(count) offset \(offset) from \(from) batch \(batch) vectorised \(vectorised)")
+                }
+            }
+        }
+    }
+}

@@ -32,6 +32,14 @@ int pv_scan_record(const uint8_t *line, size_t count, pv_record_fields *out);
 /// instructions: for the tests, which check both against the reference.
 int pv_scan_record_portable(const uint8_t *line, size_t count, pv_record_fields *out);
 
+/// Finds the newlines in `base[from..<count]`, up to `max` of them, and writes their offsets
+/// to `ends` in order; returns how many. One vector compare per 64 bytes instead of a
+/// `memchr` call per line. Reads aligned blocks as `pv_scan_record` does.
+size_t pv_find_newlines(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max);
+
+/// The same, byte by byte: for the tests.
+size_t pv_find_newlines_portable(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max);
+
 /// Whether `pv_scan_record` uses vector instructions on this CPU (AVX2).
 int pv_scan_vectorised(void);
 
