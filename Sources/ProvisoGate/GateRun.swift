@@ -74,8 +74,10 @@ public struct PreparedSnapshot: Sendable {
     let outDir: String
     let explainStaging: String?
     let explain: String?
+    /// Held until the files are published or discarded (see `StagingLock`).
+    let lock: StagingLock
 
-    /// Moves the files under their requested names, durably.
+    /// Moves the files under their requested names, durably, and lets the staging lock go.
     public func publish() throws(GateIOError) {
         try FS.rename(staging, outDir)
         FS.syncDirectory(FS.parent(of: outDir))
@@ -83,12 +85,14 @@ public struct PreparedSnapshot: Sendable {
             try FS.rename(explainStaging, explain)
             FS.syncDirectory(FS.parent(of: explain))
         }
+        lock.release()
     }
 
-    /// Removes the staged files.
+    /// Removes the staged files and lets the staging lock go.
     public func discard() {
         FS.removeTree(staging)
         if let explainStaging { unlink(explainStaging) }
+        lock.release()
     }
 }
 
@@ -120,11 +124,18 @@ public enum GateRunner {
         let size: Int? = fstat(input, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : nil
 
         let id = snapshotID(now: req.now)
-        let staging = "\(req.outDir).partial-\(id)"
+        let staging = GateStaging.directory(outDir: req.outDir, id: id)
         let explainStaging = req.explain.map { "\($0).partial-\(id)" }
+        let lock: StagingLock
+        do {
+            lock = try StagingLock.acquire(staging: staging, explainStaging: explainStaging)
+        } catch {
+            throw .io(error)
+        }
         do {
             try FS.makeDirectory(staging)
         } catch {
+            lock.release()
             throw .io(error)
         }
         let setupStarted = GateProgress.now()
@@ -145,6 +156,7 @@ public enum GateRunner {
         } catch {
             FS.removeTree(staging)
             if let explainStaging { unlink(explainStaging) }
+            lock.release()
             switch error {
             case let .io(e): throw .io(e)
             case let .strict(s): throw .strict(s)
@@ -213,10 +225,11 @@ public enum GateRunner {
             return PreparedSnapshot(snapshot: snapshot, members: members, tally: t, passSeconds: passSeconds,
                                     setupSeconds: started - setupStarted, memberSetSeconds: GateProgress.now() - started - passSeconds,
                                     inputBytes: summary.inputBytes, staging: staging, outDir: req.outDir,
-                                    explainStaging: explainStaging, explain: req.explain)
+                                    explainStaging: explainStaging, explain: req.explain, lock: lock)
         } catch {
             FS.removeTree(staging)
             if let explainStaging { unlink(explainStaging) }
+            lock.release()
             throw .io(error)
         }
     }

@@ -38,12 +38,37 @@ struct GateCommand: AsyncParsableCommand {
             if let at { _ = try parseTimeOption(at, name: "--at") }
         }
 
+        /// Removes what earlier runs for the same --out left when they died, unless their
+        /// snapshot got registered (then its files are the only copy: they stay, and we say so).
+        func clearUnfinishedRuns(store: any SnapshotStore) async {
+            for run in GateStaging.unfinished(outDir: out) {
+                let registered: Bool?
+                do {
+                    registered = try await store.snapshot(id: run.snapshotID) != nil
+                } catch {
+                    registered = nil
+                }
+                switch registered {
+                case false?:
+                    run.remove()
+                    Output.stderr.line("gate: removed the files of an earlier run that did not finish (\(run.staging))")
+                case true?:
+                    run.leave()
+                    Output.stderr.line("gate: snapshot \(run.snapshotID) is registered but its files were never moved into place; they are in \(run.staging)")
+                case nil:
+                    run.leave()  // the registry cannot say: leave everything as it is
+                }
+            }
+            Output.stderr.flush()
+        }
+
         func run() async throws {
             // The input is hashed on another core while the state loads on this one; the file
             // is mapped, and a bus error (it was shortened meanwhile) ends the run cleanly.
             Mapped.exitOnBusError()
             let digest = InputDigest.start(path: input)
             let context = try await globals.context()
+            await clearUnfinishedRuns(store: context.store)
             let loading = GateProgress.now()
             let state = try await context.loadState()
             let loaded = GateProgress.now() - loading

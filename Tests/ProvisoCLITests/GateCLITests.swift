@@ -24,6 +24,34 @@ import Testing
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
     }
 
+    /// A run killed mid-pass leaves its staging files; the next run for the same --out removes
+    /// them, unless their snapshot was registered (then they are the only copy, and stay).
+    @Test func aRunClearsTheFilesOfAnEarlierRunThatDiedButKeepsARegisteredOnes() throws {
+        let w = try workspace()
+        let fm = FileManager.default
+        let dead = w.dir.appendingPathComponent("snap.partial-snap-20260101T000000Z-0badf00d").path
+        try fm.createDirectory(atPath: dead, withIntermediateDirectories: false)
+        _ = w.file("snap.partial-snap-20260101T000000Z-0badf00d/records.jsonl", "{}\n")
+        _ = w.file("snap.partial-snap-20260101T000000Z-0badf00d.lock", "")
+        let input = w.file("records.jsonl", Self.records)
+        let first = try w.run(["gate", "run", "--purpose", "genai-training", "--at", "2026-03-01T00:00:00Z", "--input", input, "--out", "snap"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("removed the files of an earlier run that did not finish (snap.partial-snap-20260101T000000Z-0badf00d)"),
+                "\(first.stderr)")
+        #expect(!fm.fileExists(atPath: dead) && !fm.fileExists(atPath: dead + ".lock"))
+
+        // A run that died after registering: its id is in the registry, its files must stay.
+        let id = try #require(try json(w.dir.appendingPathComponent("snap/manifest.json").path)["snapshot_id"] as? String)
+        let registered = w.dir.appendingPathComponent("snap2.partial-\(id)").path
+        try fm.createDirectory(atPath: registered, withIntermediateDirectories: false)
+        _ = w.file("snap2.partial-\(id)/records.jsonl", "{}\n")
+        _ = w.file("snap2.partial-\(id).lock", "")
+        let second = try w.run(["gate", "run", "--purpose", "genai-training", "--at", "2026-03-01T00:00:00Z", "--input", input, "--out", "snap2"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("snapshot \(id) is registered but its files were never moved into place"), "\(second.stderr)")
+        #expect(fm.fileExists(atPath: registered + "/records.jsonl"))
+    }
+
     @Test func aSnapshotIsWrittenRegisteredAndLaterRetractedForAMemberWhoOptsOut() throws {
         let w = try workspace()
         let run = try w.run(["gate", "run", "--purpose", "genai-training", "--at", "2026-03-01T00:00:00Z", "--input",

@@ -236,6 +236,41 @@ func seedState() -> ConsentState {
         #expect(dir.read("snap/keep.txt") == "x")
     }
 
+    @Test func aRunHoldsItsStagingLockUntilItsFilesArePublished() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let prepared = try run(dir)
+        // A run still going is never taken for one that died.
+        #expect(GateStaging.unfinished(outDir: dir.path + "/snap").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).contains { $0.hasSuffix(".lock") })
+        try prepared.publish()
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == ["in.jsonl", "snap", "explain.jsonl"])
+    }
+
+    @Test func theFilesOfARunThatDiedAreFoundAndRemoved() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        // What a killed run leaves: its staging directory, --explain staging file and lock file
+        // (nobody holds the lock: the kernel let it go with the process).
+        let staging = dir.path + "/snap.partial-snap-20260101T000000Z-0badf00d"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        _ = dir.file("snap.partial-snap-20260101T000000Z-0badf00d/records.jsonl", "{}\n")
+        _ = dir.file("explain.jsonl.partial-snap-20260101T000000Z-0badf00d", "{}\n")
+        _ = dir.file("snap.partial-snap-20260101T000000Z-0badf00d.lock", dir.path + "/explain.jsonl.partial-snap-20260101T000000Z-0badf00d")
+        _ = dir.file("other.partial-snap-20260101T000000Z-00000000.lock", "")  // another --out: not ours
+        let found = GateStaging.unfinished(outDir: dir.path + "/snap/")
+        try #require(found.count == 1)
+        #expect(found[0].snapshotID == "snap-20260101T000000Z-0badf00d")
+        #expect(found[0].staging == staging)
+        // While one run holds a dead run's lock to clear it, no other run finds it.
+        #expect(GateStaging.unfinished(outDir: dir.path + "/snap").isEmpty)
+        found[0].leave()
+        let again = GateStaging.unfinished(outDir: dir.path + "/snap")
+        try #require(again.count == 1, "left files are found again by the next run")
+        again[0].remove()
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == ["other.partial-snap-20260101T000000Z-00000000.lock"])
+    }
+
     @Test func discardingAPreparedSnapshotLeavesNothing() throws {
         let dir = TempDir()
         defer { dir.remove() }
