@@ -62,6 +62,15 @@ public struct UnfinishedRun: Sendable {
     public func leave() {
         _ = close(lock.fd)
     }
+
+    /// Whether the staging directory is still there (a run that died after publishing it
+    /// left only its lock file).
+    public var stagingExists: Bool { FS.isDirectory(staging) }
+
+    /// Removes the lock file alone: for a run whose files were published.
+    public func dropLock() {
+        lock.release()
+    }
 }
 
 public enum GateStaging {
@@ -84,7 +93,17 @@ public enum GateStaging {
         let base = String(out[(out.lastIndex(of: "/").map { out.index(after: $0) } ?? out.startIndex)...])
         let prefix = base + ".partial-", suffix = ".lock"
         var runs: [UnfinishedRun] = []
-        for name in FS.entries(parent).sorted() where name.hasPrefix(prefix) && name.hasSuffix(suffix) {
+        let names = FS.entries(parent).sorted().filter { $0.hasPrefix(prefix) }
+        // A lock file a run made but died before renaming into place: no staging files exist
+        // yet for it, so it only has to go (once nobody holds it).
+        for name in names where name.hasSuffix(suffix + "-new") {
+            let path = parent + "/" + name
+            let fd = open(path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
+            _ = close(fd)
+        }
+        for name in names where name.hasSuffix(suffix) {
             let id = String(name.dropFirst(prefix.count).dropLast(suffix.count))
             guard !id.isEmpty else { continue }
             // Named as the run named it (`--out` as given), so messages show the user's path.

@@ -52,6 +52,8 @@ struct GateCommand: AsyncParsableCommand {
                 case false?:
                     run.remove()
                     Output.stderr.line("gate: removed the files of an earlier run that did not finish (\(run.staging))")
+                case true? where !run.stagingExists:
+                    run.dropLock()  // published, then died before letting its lock go
                 case true?:
                     run.leave()
                     Output.stderr.line("gate: snapshot \(run.snapshotID) is registered but its files were never moved into place; they are in \(run.staging)")

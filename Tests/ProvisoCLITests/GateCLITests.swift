@@ -50,6 +50,12 @@ import Testing
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stderr.contains("snapshot \(id) is registered but its files were never moved into place"), "\(second.stderr)")
         #expect(fm.fileExists(atPath: registered + "/records.jsonl"))
+
+        // A run that died after publishing left only its lock file: it goes, without a word.
+        _ = w.file("snap3.partial-\(id).lock", "")
+        let third = try w.run(["gate", "run", "--purpose", "genai-training", "--at", "2026-03-01T00:00:00Z", "--input", input, "--out", "snap3"])
+        #expect(third.status == 0 && third.stderr.isEmpty, "\(third.stderr)")
+        #expect(!fm.fileExists(atPath: w.dir.appendingPathComponent("snap3.partial-\(id).lock").path))
     }
 
     @Test func aSnapshotIsWrittenRegisteredAndLaterRetractedForAMemberWhoOptsOut() throws {

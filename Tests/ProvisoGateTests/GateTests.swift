@@ -267,8 +267,21 @@ func seedState() -> ConsentState {
         found[0].leave()
         let again = GateStaging.unfinished(outDir: dir.path + "/snap")
         try #require(again.count == 1, "left files are found again by the next run")
+        #expect(again[0].stagingExists)
         again[0].remove()
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == ["other.partial-snap-20260101T000000Z-00000000.lock"])
+    }
+
+    @Test func aLockFileLeftBeforeItWasInPlaceIsRemovedAndALoneLockCanBeDropped() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        _ = dir.file("snap.partial-snap-20260101T000000Z-11111111.lock-new", "")  // died while taking its lock
+        _ = dir.file("snap.partial-snap-20260101T000000Z-22222222.lock", "")  // died after publishing
+        let found = GateStaging.unfinished(outDir: dir.path + "/snap")
+        try #require(found.count == 1)
+        #expect(!found[0].stagingExists)
+        found[0].dropLock()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
     @Test func discardingAPreparedSnapshotLeavesNothing() throws {
