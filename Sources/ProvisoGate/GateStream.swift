@@ -81,7 +81,7 @@ public struct GateStream {
 
     private func pass(_ fd: Int32, _ mapped: UnsafeRawBufferPointer?, _ filter: inout GateFilter, _ recordsPath: String,
                       _ explainPath: String?, _ strict: Bool, _ hashInput: Bool) throws -> StreamSummary {
-        let out = try FileSink(path: recordsPath, capacity: chunk)
+        let out = try FileSink(path: recordsPath, capacity: chunk, direct: true)
         let explain = try explainPath.map { p throws(GateIOError) in try FileSink(path: p) }
         var inputHash = SHA256()
         var inputBytes = 0
