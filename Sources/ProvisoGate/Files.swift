@@ -55,7 +55,12 @@ final class FileSink {
         buffer.reserveCapacity(capacity)
     }
 
-    deinit { if fd >= 0 { _ = Glibc_close(fd) } }
+    deinit {
+        // A write still in flight (the pass stopped early) must end before its fd can be
+        // closed and its number reused.
+        blocks?.inFlight.wait()
+        if fd >= 0 { _ = Glibc_close(fd) }
+    }
 
     /// Whether the file is being written with O_DIRECT.
     var isDirect: Bool { blocks != nil }
