@@ -113,6 +113,8 @@ public struct GateFilter {
     // Per-batch scratch, allocated once and reused: no allocation per line.
     var batchFields = [RecordFields](repeating: RecordFields(), count: GateFilter.batch)
     var batchKeys = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: GateFilter.batch)
+    /// Each key's home slot in the member table, its read started as the line was scanned.
+    var batchSlots = [Int](repeating: 0, count: GateFilter.batch)
     var batchEntries = [GateMemberTable.Entry](repeating: GateMemberTable.Entry(), count: GateFilter.batch)
     var batchFound = [Bool](repeating: false, count: GateFilter.batch)
     var batchProblems = [LineProblem?](repeating: nil, count: GateFilter.batch)
@@ -151,6 +153,7 @@ public struct GateFilter {
                 batchFields[k] = fields
                 if let key {
                     batchKeys[k] = key
+                    batchSlots[k] = table.prefetchSlot(key)
                     batchKinds[k] = 0
                 } else {
                     batchFound[k] = entry != nil
@@ -164,18 +167,20 @@ public struct GateFilter {
         }
         // 2. Look the ids up together, overlapping their cache misses.
         batchKeys.withUnsafeBufferPointer { keys in
-            batchEntries.withUnsafeMutableBufferPointer { entries in
-                batchFound.withUnsafeMutableBufferPointer { found in
-                    var k = 0
-                    while k < n {
-                        // Runs of lines to look up; resolved and malformed lines are skipped.
-                        guard batchKinds[k] == 0 else { k += 1; continue }
-                        var e = k
-                        while e < n, batchKinds[e] == 0 { e += 1 }
-                        table.find(all: UnsafeBufferPointer(rebasing: keys[k..<e]),
-                                   into: UnsafeMutableBufferPointer(rebasing: entries[k..<e]),
-                                   found: UnsafeMutableBufferPointer(rebasing: found[k..<e]))
-                        k = e
+            batchSlots.withUnsafeBufferPointer { slots in
+                batchEntries.withUnsafeMutableBufferPointer { entries in
+                    batchFound.withUnsafeMutableBufferPointer { found in
+                        var k = 0
+                        while k < n {
+                            // Runs of lines to look up; resolved and malformed lines are skipped.
+                            guard batchKinds[k] == 0 else { k += 1; continue }
+                            var e = k
+                            while e < n, batchKinds[e] == 0 { e += 1 }
+                            table.find(all: UnsafeBufferPointer(rebasing: keys[k..<e]), slots: UnsafeBufferPointer(rebasing: slots[k..<e]),
+                                       into: UnsafeMutableBufferPointer(rebasing: entries[k..<e]),
+                                       found: UnsafeMutableBufferPointer(rebasing: found[k..<e]))
+                            k = e
+                        }
                     }
                 }
             }
@@ -226,6 +231,7 @@ public struct GateFilter {
         w.counts = Array(repeating: 0, count: counts.count)
         w.batchFields = batchFields.map { _ in RecordFields() }
         w.batchKeys = batchKeys.map { _ in UnsafeRawBufferPointer(start: nil, count: 0) }
+        w.batchSlots = batchSlots.map { _ in 0 }
         w.batchEntries = batchEntries.map { _ in GateMemberTable.Entry() }
         w.batchFound = batchFound.map { _ in false }
         w.batchProblems = batchProblems.map { _ in nil }

@@ -1,3 +1,4 @@
+import CProvisoScan
 import ProvisoCore
 
 #if canImport(Glibc)
@@ -153,28 +154,41 @@ final class GateMemberTable: @unchecked Sendable {
         }
     }
 
+    /// The home slot of `key`, whose entry the CPU is asked to start reading now (see
+    /// `find(all:slots:into:found:)`).
+    @inline(__always)
+    func prefetchSlot(_ key: UnsafeRawBufferPointer) -> Int {
+        let i = MemberIndex.hash(key) & mask
+        pv_prefetch(entries + i)
+        return i
+    }
+
     /// Looks up many keys at once (same answers as `find`; `found[k]` false when absent):
     /// first every key's slot is read — independent reads the CPU overlaps — then compared.
     func find(all keys: UnsafeBufferPointer<UnsafeRawBufferPointer>, into out: UnsafeMutableBufferPointer<Entry>,
               found: UnsafeMutableBufferPointer<Bool>) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: keys.count) { pos in
+            for k in 0..<keys.count { pos[k] = MemberIndex.hash(keys[k]) & mask }
+            find(all: keys, slots: UnsafeBufferPointer(pos), into: out, found: found)
+        }
+    }
+
+    /// The same, with the keys' home slots already known (`prefetchSlot`, called as each line
+    /// was scanned, so that by now most entries are in the cache).
+    func find(all keys: UnsafeBufferPointer<UnsafeRawBufferPointer>, slots pos: UnsafeBufferPointer<Int>,
+              into out: UnsafeMutableBufferPointer<Entry>, found: UnsafeMutableBufferPointer<Bool>) {
         let n = keys.count
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { pos in
-            for k in 0..<n {
-                let i = MemberIndex.hash(keys[k]) & mask
-                pos[k] = i
-                out[k] = entries[i]
-            }
-            for k in 0..<n {
-                let key = keys[k]
-                let (k0, k1) = prefixWords(key)
-                var e = out[k]
-                var i = pos[k]
-                while true {
-                    if e.flags & Self.used == 0 { found[k] = false; break }
-                    if matches(e, key, k0, k1) { found[k] = true; out[k] = e; break }
-                    i = (i + 1) & mask
-                    e = entries[i]
-                }
+        for k in 0..<n { out[k] = entries[pos[k]] }
+        for k in 0..<n {
+            let key = keys[k]
+            let (k0, k1) = prefixWords(key)
+            var e = out[k]
+            var i = pos[k]
+            while true {
+                if e.flags & Self.used == 0 { found[k] = false; break }
+                if matches(e, key, k0, k1) { found[k] = true; out[k] = e; break }
+                i = (i + 1) & mask
+                e = entries[i]
             }
         }
     }

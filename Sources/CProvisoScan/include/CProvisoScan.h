@@ -40,6 +40,10 @@ size_t pv_find_newlines(const uint8_t *base, size_t count, size_t from, size_t *
 /// The same, byte by byte: for the tests.
 size_t pv_find_newlines_portable(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max);
 
+/// Asks the CPU to start reading `p` into its caches: the gate issues it for a line's member
+/// entry as soon as the line is scanned, and reads the entry a batch of lines later.
+static inline void pv_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 /// Whether `pv_scan_record` uses vector instructions on this CPU (AVX2).
 int pv_scan_vectorised(void);
 
