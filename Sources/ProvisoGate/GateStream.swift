@@ -94,6 +94,11 @@ public struct GateStream {
         // One lane per core; this thread reads, hashes and writes.
         let lanes = max(1, min(workers, 8))
         let boxes = (0..<lanes).map { k in Lane(filter: k == 0 ? filter : filter.worker()) }
+        // Lane 0 owns the per-member counts from here on (the caller's filter takes lane 0's
+        // back at the end, and only counts over-long lines meanwhile, which are never
+        // eligible): dropping this copy's reference spares lane 0 a copy-on-write of the whole
+        // array at its first increment (tens of megabytes).
+        filter.counts = []
 
         func excluded(_ v: LineVerdict, _ number: Int, _ memberID: (Int32) -> String) throws {
             let detail = v.problem.map { p in "\(p.message)" + (p.kind == .malformed ? " (byte \(p.offset + 1))" : "") }
