@@ -177,6 +177,17 @@ ALWAYS_INLINE int string(cursor *c, block_mask_fn mask, size_t *start, size_t *e
     }
 }
 
+/// An object member's name and the colon after it, with the spaces around both: the name's
+/// content span and whether it has escapes.
+ALWAYS_INLINE int name(cursor *c, block_mask_fn mask, size_t *start, size_t *end, int *escaped) {
+    if (c->i >= c->n || c->p[c->i] != 0x22 || !string(c, mask, start, end, escaped)) return 0;
+    space(c);
+    if (c->i >= c->n || c->p[c->i] != 0x3A) return 0;
+    c->i++;
+    space(c);
+    return 1;
+}
+
 /// A number per RFC 8259; *integer tells whether it had neither fraction nor exponent.
 ALWAYS_INLINE int number(cursor *c, int *integer) {
     const uint8_t *p = c->p;
@@ -226,13 +237,7 @@ ALWAYS_INLINE int value(cursor *c, block_mask_fn mask) {
                 c->i++;
             } else {
                 closers[depth++] = close;
-                if (close == 0x7D) {
-                    if (c->i >= c->n || c->p[c->i] != 0x22 || !string(c, mask, &s, &e, &esc)) return 0;
-                    space(c);
-                    if (c->i >= c->n || c->p[c->i] != 0x3A) return 0;
-                    c->i++;
-                    space(c);
-                }
+                if (close == 0x7D && !name(c, mask, &s, &e, &esc)) return 0;
                 continue;  // the container's first value
             }
         } else if (b == 0x74) {
@@ -261,13 +266,7 @@ ALWAYS_INLINE int value(cursor *c, block_mask_fn mask) {
             if (b != 0x2C) return 0;
             c->i++;
             space(c);
-            if (close == 0x7D) {
-                if (c->i >= c->n || c->p[c->i] != 0x22 || !string(c, mask, &s, &e, &esc)) return 0;
-                space(c);
-                if (c->i >= c->n || c->p[c->i] != 0x3A) return 0;
-                c->i++;
-                space(c);
-            }
+            if (close == 0x7D && !name(c, mask, &s, &e, &esc)) return 0;
             break;  // the next value
         }
     }
@@ -295,18 +294,13 @@ ALWAYS_INLINE int scan(const uint8_t *line, size_t count, pv_record_fields *out,
     if (c.i < c.n && line[c.i] == 0x7D) return 0;  // {}: no member_id, the reference says why
     for (;;) {
         space(&c);
-        if (c.i >= c.n || line[c.i] != 0x22 || !string(&c, mask, &s, &e, &esc) || esc) return 0;
+        if (!name(&c, mask, &s, &e, &esc) || esc || c.i >= c.n) return 0;
         int field = 0;
         switch (e - s) {
         case 9: field = is(line, s, e, "member_id", 9) ? 1 : is(line, s, e, "sensitive", 9) ? 8 : 0; break;
         case 8: field = is(line, s, e, "category", 8) ? 2 : 0; break;
         case 10: field = is(line, s, e, "visibility", 10) ? 4 : is(line, s, e, "created_at", 10) ? 16 : 0; break;
         }
-        space(&c);
-        if (c.i >= c.n || line[c.i] != 0x3A) return 0;
-        c.i++;
-        space(&c);
-        if (c.i >= c.n) return 0;
         if (field) {
             if (seen & field) return 0;
             seen |= field;
