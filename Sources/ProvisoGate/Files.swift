@@ -290,9 +290,15 @@ enum FS {
         _ = close(fd)
     }
 
-    static func parent(of path: String) -> String {
+    /// `path` without trailing slashes (`/` stays `/`).
+    static func trimmingSlashes(_ path: String) -> String {
         var p = path
         while p.count > 1, p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+
+    static func parent(of path: String) -> String {
+        let p = trimmingSlashes(path)
         guard let slash = p.lastIndex(of: "/") else { return "." }
         return slash == p.startIndex ? "/" : String(p[..<slash])
     }

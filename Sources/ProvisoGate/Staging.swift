@@ -21,15 +21,14 @@ public struct StagingLock: Sendable {
         let fresh = path + "-new"
         let fd = open(fresh, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw GateIOError("cannot create the staging lock", fresh) }
-        var text = Array((explainStaging ?? "").utf8)
-        let wrote = text.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        let text = Array((explainStaging ?? "").utf8)
+        let wrote = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0, wrote == text.count, Glibc_rename(fresh, path) == 0 else {
             let error = GateIOError("cannot take the staging lock", fresh)
             unlink(fresh)
             _ = close(fd)
             throw error
         }
-        text.removeAll()
         return StagingLock(fd: fd, path: path)
     }
 
@@ -76,19 +75,13 @@ public struct UnfinishedRun: Sendable {
 public enum GateStaging {
     /// The staging directory a run for `outDir` with snapshot `id` writes into.
     static func directory(outDir: String, id: String) -> String {
-        trimmed(outDir) + ".partial-" + id
-    }
-
-    static func trimmed(_ path: String) -> String {
-        var p = path
-        while p.count > 1, p.hasSuffix("/") { p.removeLast() }
-        return p
+        FS.trimmingSlashes(outDir) + ".partial-" + id
     }
 
     /// Earlier runs for `outDir` whose process is gone: their staging lock was free, and is
     /// now held by the caller, who decides (registered snapshot or not) what to do with each.
     public static func unfinished(outDir: String) -> [UnfinishedRun] {
-        let out = trimmed(outDir)
+        let out = FS.trimmingSlashes(outDir)
         let parent = FS.parent(of: out)
         let base = String(out[(out.lastIndex(of: "/").map { out.index(after: $0) } ?? out.startIndex)...])
         let prefix = base + ".partial-", suffix = ".lock"
