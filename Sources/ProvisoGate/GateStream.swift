@@ -39,9 +39,9 @@ public struct StreamSummary: Sendable, Equatable {
     public var outputBytes: Int
 }
 
-/// Streams JSONL from a file descriptor through a `GateFilter`: big reads, lines found with
-/// `memchr`, eligible lines copied byte for byte (terminator included) into the output
-/// buffer, the input and output hashed on the way. Memory is the buffers plus the filter's
+/// Streams JSONL from a file descriptor (or its mapping) through a `GateFilter`: lines found
+/// a batch at a time (`LineSplitter`), eligible lines copied byte for byte (terminator
+/// included) into the output, the input and output hashed on the way. Memory is the buffers plus the filter's
 /// per-member tables, whatever the input size; a line longer than `maxLine` is excluded as
 /// malformed (and never held in memory whole when it does not fit the buffer).
 public struct GateStream {
