@@ -195,6 +195,29 @@ extension PostgresStore {
         }.compactMap { $0 }.sorted { $0.kind.order < $1.kind.order }
     }
 
+    public func affiliatedProfiles(org: String) async throws(StoreError) -> [String: MemberProfile] {
+        var out: [String: MemberProfile] = [:]
+        let fields = try await rows("""
+            SELECT f.member_id, f.field, f.value, f.visibility FROM org_affiliations a
+            JOIN member_profile_fields f ON f.member_id = a.member_id WHERE a.org_id = \(org)
+            """) { row -> (String, ProfileField)? in
+            let (member, field, value, vis) = try row.decode((String, String, String, String).self)
+            return ProfileFieldKind(code: field).map { (member, ProfileField(kind: $0, value: value, visibility: Visibility(code: vis))) }
+        }
+        for case let (member, field)? in fields { out[member, default: MemberProfile()].fields.append(field) }
+        for m in out.keys { out[m]!.fields.sort { $0.kind.order < $1.kind.order } }
+        let posts = try await rows("""
+            SELECT p.id, p.member_id, p.text, p.visibility, p.created_at FROM org_affiliations a
+            JOIN member_posts p ON p.member_id = a.member_id WHERE a.org_id = \(org)
+            ORDER BY p.member_id, p.created_at DESC, p.id COLLATE "C" DESC
+            """) { row -> Post in
+            let (id, m, text, vis, at) = try row.decode((String, String, String, String, Int64).self)
+            return Post(id: id, memberID: m, text: text, visibility: Visibility(code: vis), createdAt: at)
+        }
+        for post in posts { out[post.memberID, default: MemberProfile()].posts.append(post) }
+        return out
+    }
+
     public func setProfileField(member: String, _ field: ProfileField, at: Micros) async throws(StoreError) {
         try await transaction { c in
             try await Self.requireMember(member, on: c)

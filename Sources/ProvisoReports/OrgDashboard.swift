@@ -58,8 +58,10 @@ public struct OrgDashboard: Sendable, Equatable {
         if members.count >= k.k {
             var counts: [String: Int] = [:]
             let today = Int(t / Time.microsPerDay)
+            let profiles = try await store.affiliatedProfiles(org: org.id)
             for (id, _) in affiliated {
-                let findings = try await ExposureRules.review(member: id, in: store, today: today)
+                let profile = profiles[id] ?? MemberProfile()
+                let findings = ExposureRules.review(fields: profile.fields, posts: profile.posts, today: today)
                 for rule in Set(findings.map(\.rule)) { counts[rule, default: 0] += 1 }
             }
             exposure = .shown(ExposureRules.rules.map { FindingShare(rule: $0.code, share: Double(counts[$0.code] ?? 0) / Double(members.count)) })

@@ -199,6 +199,29 @@ extension SQLiteStore {
         }
     }
 
+    public func affiliatedProfiles(org: String) async throws(StoreError) -> [String: MemberProfile] {
+        try await read { db in
+            var out: [String: MemberProfile] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT f.member_id, f.field, f.value, f.visibility FROM org_affiliations a
+                JOIN member_profile_fields f ON f.member_id = a.member_id WHERE a.org_id = ?
+                """, arguments: [org]) {
+                guard let kind = ProfileFieldKind(code: row[1]) else { continue }
+                out[row[0], default: MemberProfile()].fields.append(ProfileField(kind: kind, value: row[2], visibility: Visibility(code: row[3])))
+            }
+            for m in out.keys { out[m]!.fields.sort { $0.kind.order < $1.kind.order } }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT p.id, p.member_id, p.text, p.visibility, p.created_at FROM org_affiliations a
+                JOIN member_posts p ON p.member_id = a.member_id WHERE a.org_id = ?
+                ORDER BY p.member_id, p.created_at DESC, p.id DESC
+                """, arguments: [org]) {
+                let post = Post(id: row[0], memberID: row[1], text: row[2], visibility: Visibility(code: row[3]), createdAt: row[4])
+                out[post.memberID, default: MemberProfile()].posts.append(post)
+            }
+            return out
+        }
+    }
+
     public func setProfileField(member: String, _ field: ProfileField, at: Micros) async throws(StoreError) {
         try await write { db in
             try Self.requireMember(member, db)

@@ -147,6 +147,32 @@ public protocol ExposureStore: Sendable {
     func setFieldVisibility(member: String, kind: ProfileFieldKind, visibility: Visibility, at: Micros) async throws(StoreError) -> Bool
     /// Changes who sees one of the member's posts; false if it is not theirs.
     func setPostVisibility(member: String, post: String, visibility: Visibility) async throws(StoreError) -> Bool
+    /// The fields and posts of every member affiliated with `org`, by member id (a member with
+    /// neither may be absent), in the orders of `profileFields` and `posts`: an organisation's
+    /// exposure aggregate from two reads however many members it has, not two per member.
+    func affiliatedProfiles(org: String) async throws(StoreError) -> [String: MemberProfile]
+}
+
+/// What the exposure checkup reads of one member.
+public struct MemberProfile: Sendable, Equatable {
+    public var fields: [ProfileField]
+    public var posts: [Post]
+
+    public init(fields: [ProfileField] = [], posts: [Post] = []) {
+        self.fields = fields
+        self.posts = posts
+    }
+}
+
+extension ExposureStore where Self: OrganisationStore & ProfileStore {
+    /// Member by member: for stores where a read costs no round trip (the in-memory one).
+    public func affiliatedProfiles(org: String) async throws(StoreError) -> [String: MemberProfile] {
+        var out: [String: MemberProfile] = [:]
+        for m in try await affiliatedMembers(org: org) {
+            out[m] = MemberProfile(fields: try await profileFields(member: m), posts: try await posts(member: m))
+        }
+        return out
+    }
 }
 
 extension ProfileFieldKind {

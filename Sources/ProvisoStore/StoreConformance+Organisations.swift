@@ -134,6 +134,31 @@ extension StoreConformance {
             let posts = try await store.posts(member: "a")
             try expect(posts.first?.visibility == .connections, "the post is now for connections")
         },
+        Check(name: "an organisation's affiliated profiles in one read are what each member's reads give") { store in
+            try await seeded(store, ["a", "b", "c"])
+            try await store.createOrganisation(Organisation(id: "northwind", name: "Northwind", createdAt: t0))
+            try await store.setAffiliation(member: "a", org: "northwind", at: t0)
+            try await store.setAffiliation(member: "b", org: "northwind", at: t0)
+            for (m, kind, value) in [("a", ProfileFieldKind.manager, "Dana Boss"), ("a", .email, "a@example.com"), ("c", .phone, "555")] {
+                try await store.setProfileField(member: m, ProfileField(kind: kind, value: value, visibility: .public), at: t0)
+            }
+            try await store.addPosts([
+                Post(id: "p1", memberID: "a", text: "Flying to Berlin", visibility: .public, createdAt: t0),
+                Post(id: "p2", memberID: "a", text: "Back home", visibility: .connections, createdAt: t0 + 5),
+                Post(id: "p0", memberID: "a", text: "Same time", visibility: .public, createdAt: t0 + 5),
+                Post(id: "p3", memberID: "b", text: "New job!", visibility: .public, createdAt: t0 + 1),
+                Post(id: "p4", memberID: "c", text: "Not affiliated", visibility: .public, createdAt: t0),
+            ])
+            let all = try await store.affiliatedProfiles(org: "northwind")
+            try expect(all["c"] == nil, "only affiliated members: \(all.keys.sorted())")
+            for m in ["a", "b"] {
+                let one = MemberProfile(fields: try await store.profileFields(member: m), posts: try await store.posts(member: m))
+                try expect(all[m] ?? MemberProfile() == one, "\(m): \(String(describing: all[m])) against \(one)")
+            }
+            try expect(all["a"]?.fields.count == 2 && all["a"]?.posts.map(\.id) == ["p2", "p0", "p1"], "a's fields and posts: \(String(describing: all["a"]))")
+            let none = try await store.affiliatedProfiles(org: "nobody")
+            try expect(none.isEmpty, "an organisation without members has no profiles")
+        },
     ]
 }
 

@@ -99,6 +99,7 @@ public final class FlakyStore: ConsentStore {
     public func grantRole(_ role: MemberRole, member: String, at: Micros) async throws(StoreError) { try check(); try await inner.grantRole(role, member: member, at: at) }
     public func roles(member: String) async throws(StoreError) -> Set<MemberRole> { try check(); return try await inner.roles(member: member) }
     public func profileFields(member: String) async throws(StoreError) -> [ProfileField] { try check(); return try await inner.profileFields(member: member) }
+    public func affiliatedProfiles(org: String) async throws(StoreError) -> [String: MemberProfile] { try check(); return try await inner.affiliatedProfiles(org: org) }
     public func setProfileField(member: String, _ field: ProfileField, at: Micros) async throws(StoreError) { try check(); try await inner.setProfileField(member: member, field, at: at) }
     public func setFieldVisibility(member: String, kind: ProfileFieldKind, visibility: Visibility, at: Micros) async throws(StoreError) -> Bool { try check(); return try await inner.setFieldVisibility(member: member, kind: kind, visibility: visibility, at: at) }
     public func setPostVisibility(member: String, post: String, visibility: Visibility) async throws(StoreError) -> Bool { try check(); return try await inner.setPostVisibility(member: member, post: post, visibility: visibility) }
