@@ -41,9 +41,9 @@ public struct StreamSummary: Sendable, Equatable {
 
 /// Streams JSONL from a file descriptor (or its mapping) through a `GateFilter`: lines found
 /// a batch at a time (`LineSplitter`), eligible lines copied byte for byte (terminator
-/// included) into the output, the input and output hashed on the way. Memory is the buffers plus the filter's
-/// per-member tables, whatever the input size; a line longer than `maxLine` is excluded as
-/// malformed (and never held in memory whole when it does not fit the buffer).
+/// included) into the output, the input and output hashed on the way. Memory is the buffers
+/// plus the filter's per-member tables, whatever the input size; a line longer than `maxLine`
+/// is excluded as malformed (and never held in memory whole when it does not fit the buffer).
 public struct GateStream {
     /// Bytes read at a time, and the longest line held in memory (longer ones are excluded).
     public var chunk = 8 << 20
