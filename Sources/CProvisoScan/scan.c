@@ -381,28 +381,24 @@ int pv_scan_vectorised(void) {
     return v;
 }
 
-int pv_scan_record(const uint8_t *line, size_t count, pv_record_fields *out) {
-    if (pv_scan_vectorised()) return scan_avx2(line, count, out);
-    return scan(line, count, out, mask_portable);
-}
-
 __attribute__((target("avx2"))) static size_t find_newlines_avx2(const uint8_t *base, size_t count, size_t from,
                                                                   size_t *ends, size_t max) {
     return find_newlines(base, count, from, ends, max, newlines_avx2);
 }
-
-size_t pv_find_newlines(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max) {
-    if (pv_scan_vectorised()) return find_newlines_avx2(base, count, from, ends, max);
-    return pv_find_newlines_portable(base, count, from, ends, max);
-}
 #else
 int pv_scan_vectorised(void) { return 0; }
+#endif
 
 int pv_scan_record(const uint8_t *line, size_t count, pv_record_fields *out) {
-    return scan(line, count, out, mask_portable);
+#if defined(__x86_64__)
+    if (pv_scan_vectorised()) return scan_avx2(line, count, out);
+#endif
+    return pv_scan_record_portable(line, count, out);
 }
 
 size_t pv_find_newlines(const uint8_t *base, size_t count, size_t from, size_t *ends, size_t max) {
+#if defined(__x86_64__)
+    if (pv_scan_vectorised()) return find_newlines_avx2(base, count, from, ends, max);
+#endif
     return pv_find_newlines_portable(base, count, from, ends, max);
 }
-#endif

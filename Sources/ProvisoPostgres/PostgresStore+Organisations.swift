@@ -191,8 +191,8 @@ extension PostgresStore {
     public func profileFields(member: String) async throws(StoreError) -> [ProfileField] {
         try await rows("SELECT field, value, visibility FROM member_profile_fields WHERE member_id = \(member)") { row -> ProfileField? in
             let (field, value, vis) = try row.decode((String, String, String).self)
-            return ProfileFieldKind(code: field).map { ProfileField(kind: $0, value: value, visibility: Visibility(code: vis)) }
-        }.compactMap { $0 }.sorted { $0.kind.order < $1.kind.order }
+            return ProfileField(kindCode: field, value: value, visibilityCode: vis)
+        }.compactMap { $0 }.sorted(by: ProfileField.inKindOrder)
     }
 
     public func affiliatedProfiles(org: String) async throws(StoreError) -> [String: MemberProfile] {
@@ -202,18 +202,15 @@ extension PostgresStore {
             JOIN member_profile_fields f ON f.member_id = a.member_id WHERE a.org_id = \(org)
             """) { row -> (String, ProfileField)? in
             let (member, field, value, vis) = try row.decode((String, String, String, String).self)
-            return ProfileFieldKind(code: field).map { (member, ProfileField(kind: $0, value: value, visibility: Visibility(code: vis))) }
+            return ProfileField(kindCode: field, value: value, visibilityCode: vis).map { (member, $0) }
         }
         for case let (member, field)? in fields { out[member, default: MemberProfile()].fields.append(field) }
-        for m in out.keys { out[m]!.fields.sort { $0.kind.order < $1.kind.order } }
+        for m in out.keys { out[m]!.fields.sort(by: ProfileField.inKindOrder) }
         let posts = try await rows("""
             SELECT p.id, p.member_id, p.text, p.visibility, p.created_at FROM org_affiliations a
             JOIN member_posts p ON p.member_id = a.member_id WHERE a.org_id = \(org)
             ORDER BY p.member_id, p.created_at DESC, p.id COLLATE "C" DESC
-            """) { row -> Post in
-            let (id, m, text, vis, at) = try row.decode((String, String, String, String, Int64).self)
-            return Post(id: id, memberID: m, text: text, visibility: Visibility(code: vis), createdAt: at)
-        }
+            """, Self.post)
         for post in posts { out[post.memberID, default: MemberProfile()].posts.append(post) }
         return out
     }

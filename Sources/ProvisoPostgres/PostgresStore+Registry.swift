@@ -188,16 +188,16 @@ extension PostgresStore {
     }
 
     public func posts(member: String) async throws(StoreError) -> [Post] {
-        try await run {
-            var out: [Post] = []
-            for try await (id, m, text, vis, at) in try await self.client.query("""
-                SELECT id, member_id, text, visibility, created_at FROM member_posts WHERE member_id = \(member)
-                ORDER BY created_at DESC, id COLLATE "C" DESC
-                """, logger: pgLogger).decode((String, String, String, String, Int64).self) {
-                out.append(Post(id: id, memberID: m, text: text, visibility: Visibility(code: vis), createdAt: at))
-            }
-            return out
-        }
+        try await rows("""
+            SELECT id, member_id, text, visibility, created_at FROM member_posts WHERE member_id = \(member)
+            ORDER BY created_at DESC, id COLLATE "C" DESC
+            """, Self.post)
+    }
+
+    /// A post from a row of (id, member_id, text, visibility, created_at).
+    @Sendable static func post(_ row: PostgresRow) throws -> Post {
+        let (id, m, text, vis, at) = try row.decode((String, String, String, String, Int64).self)
+        return Post(id: id, memberID: m, text: text, visibility: Visibility(code: vis), createdAt: at)
     }
 
     public func handles() async throws(StoreError) -> [(id: String, handle: String)] {

@@ -191,11 +191,8 @@ extension SQLiteStore {
     public func profileFields(member: String) async throws(StoreError) -> [ProfileField] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT field, value, visibility FROM member_profile_fields WHERE member_id = ?", arguments: [member])
-                .compactMap { row -> ProfileField? in
-                    guard let kind = ProfileFieldKind(code: row[0]) else { return nil }
-                    return ProfileField(kind: kind, value: row[1], visibility: Visibility(code: row[2]))
-                }
-                .sorted { $0.kind.order < $1.kind.order }
+                .compactMap { ProfileField(kindCode: $0[0], value: $0[1], visibilityCode: $0[2]) }
+                .sorted(by: ProfileField.inKindOrder)
         }
     }
 
@@ -206,16 +203,16 @@ extension SQLiteStore {
                 SELECT f.member_id, f.field, f.value, f.visibility FROM org_affiliations a
                 JOIN member_profile_fields f ON f.member_id = a.member_id WHERE a.org_id = ?
                 """, arguments: [org]) {
-                guard let kind = ProfileFieldKind(code: row[1]) else { continue }
-                out[row[0], default: MemberProfile()].fields.append(ProfileField(kind: kind, value: row[2], visibility: Visibility(code: row[3])))
+                guard let field = ProfileField(kindCode: row[1], value: row[2], visibilityCode: row[3]) else { continue }
+                out[row[0], default: MemberProfile()].fields.append(field)
             }
-            for m in out.keys { out[m]!.fields.sort { $0.kind.order < $1.kind.order } }
+            for m in out.keys { out[m]!.fields.sort(by: ProfileField.inKindOrder) }
             for row in try Row.fetchAll(db, sql: """
                 SELECT p.id, p.member_id, p.text, p.visibility, p.created_at FROM org_affiliations a
                 JOIN member_posts p ON p.member_id = a.member_id WHERE a.org_id = ?
                 ORDER BY p.member_id, p.created_at DESC, p.id DESC
                 """, arguments: [org]) {
-                let post = Post(id: row[0], memberID: row[1], text: row[2], visibility: Visibility(code: row[3]), createdAt: row[4])
+                let post = Self.post(row)
                 out[post.memberID, default: MemberProfile()].posts.append(post)
             }
             return out

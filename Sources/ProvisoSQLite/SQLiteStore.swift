@@ -990,13 +990,16 @@ public final class SQLiteStore: ConsentStore {
             return try await pool.read { db in
                 try Row.fetchAll(db, sql: """
                     SELECT id, member_id, text, visibility, created_at FROM member_posts WHERE member_id = ? ORDER BY created_at DESC, id DESC
-                    """, arguments: [member]).map { row in
-                    Post(id: row[0], memberID: row[1], text: row[2], visibility: Visibility(code: row[3]), createdAt: row[4])
-                }
+                    """, arguments: [member]).map(Self.post)
             }
         } catch {
             throw Self.map(error)
         }
+    }
+
+    /// A post from a row of (id, member_id, text, visibility, created_at).
+    static func post(_ row: Row) -> Post {
+        Post(id: row[0], memberID: row[1], text: row[2], visibility: Visibility(code: row[3]), createdAt: row[4])
     }
 
     public func handles() async throws(StoreError) -> [(id: String, handle: String)] {

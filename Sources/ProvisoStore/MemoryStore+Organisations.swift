@@ -165,7 +165,7 @@ extension MemoryStore {
     }
 
     public func profileFields(member: String) async throws(StoreError) -> [ProfileField] {
-        orgs.state.withLock { s in (s.fields[member] ?? [:]).values.sorted { $0.kind.order < $1.kind.order } }
+        orgs.state.withLock { s in (s.fields[member] ?? [:]).values.sorted(by: ProfileField.inKindOrder) }
     }
 
     public func setProfileField(member: String, _ field: ProfileField, at: Micros) async throws(StoreError) {

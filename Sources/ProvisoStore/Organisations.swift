@@ -179,3 +179,14 @@ extension ProfileFieldKind {
     /// Position in the kind's declaration order, for stable listings.
     public var order: Int { Self.allCases.firstIndex(of: self)! }
 }
+
+extension ProfileField {
+    /// A field as a store keeps it, by codes; nil for a kind this version does not know.
+    public init?(kindCode: String, value: String, visibilityCode: String) {
+        guard let kind = ProfileFieldKind(code: kindCode) else { return nil }
+        self.init(kind: kind, value: value, visibility: Visibility(code: visibilityCode))
+    }
+
+    /// The order a member's fields are listed in by every store: `ProfileFieldKind` order.
+    public static func inKindOrder(_ a: ProfileField, _ b: ProfileField) -> Bool { a.kind.order < b.kind.order }
+}
